@@ -1,0 +1,563 @@
+"""OGC Web Map Service remote: every named layer of a GetCapabilities document.
+
+A WMS has no per-layer metadata request, so one GetCapabilities document
+describes every layer. Parsing it is a pure function (`parse_capabilities`),
+and `WmsRemote` caches the parsed result so a harvest of N layers costs one
+request, not N.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from lxml import etree  # type: ignore[import-untyped,unused-ignore]  # no stubs shipped
+
+from harvesting.remotes.base import (
+    BriefResource,
+    FetchedResource,
+    ListingPage,
+    RemoteError,
+    RemoteOptions,
+    empty_descriptor,
+    finished,
+)
+from harvesting.remotes.http import HttpClient
+from harvesting.remotes.xml import (
+    XLINK_HREF,
+    children,
+    find,
+    find_all,
+    find_text,
+    local_name,
+    one_line,
+    parse_xml,
+    raise_for_exception_report,
+    text_of,
+)
+
+SUPPORTED_VERSIONS = ("1.1.1", "1.3.0")
+DEFAULT_VERSION = "1.3.0"
+DEFAULT_CACHE_SECONDS = 300
+# The long side of the preview image in the GetMap link; big enough to look at,
+# small enough that following the link is cheap for the server.
+PREVIEW_SIZE = 512
+WORLD = [-180.0, -90.0, 180.0, 90.0]
+
+# Root element name -> the version it implies when the version attribute is missing.
+_ROOTS = {"WMT_MS_Capabilities": "1.1.1", "WMS_Capabilities": "1.3.0"}
+
+
+@dataclass(frozen=True)
+class WmsStyle:
+    name: str
+    title: str
+
+
+@dataclass
+class WmsLayer:
+    """One named layer with everything inherited from its ancestors resolved."""
+
+    name: str
+    title: str
+    abstract: str
+    keywords: list[str]
+    crs_list: list[str]
+    # [west, south, east, north] in lon/lat, or None when the server gives no usable box.
+    bbox: list[float] | None
+    # CRS as written -> [minx, miny, maxx, maxy] in that CRS's own axis order (as the server wrote it).
+    bounding_boxes: dict[str, list[float]]
+    styles: list[WmsStyle]
+    queryable: bool
+    metadata_urls: list[dict[str, str]]
+    parent_layers: list[str]
+    time_extent: str | None
+    raw: bytes
+
+
+@dataclass
+class Capabilities:
+    url: str
+    version: str
+    title: str
+    getmap_url: str | None
+    getmap_formats: list[str]
+    contacts: list[dict[str, str | None]]
+    access_constraints: str | None
+    fees: str | None
+    layers: list[WmsLayer]
+    _by_name: dict[str, WmsLayer] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for layer in self.layers:
+            self._by_name.setdefault(layer.name, layer)
+
+    def layer(self, name: str) -> WmsLayer | None:
+        return self._by_name.get(name)
+
+
+@dataclass
+class _Inherited:
+    """What a nested layer takes from its parent (WMS 1.3.0 table 7, same in 1.1.1)."""
+
+    crs: list[str] = field(default_factory=list)  # additive
+    geographic_bbox: list[float] | None = None  # replaced
+    bounding_boxes: dict[str, list[float]] = field(default_factory=dict)  # replaced per CRS
+    styles: list[WmsStyle] = field(default_factory=list)  # additive
+    queryable: bool = False  # attribute, replaced when the child sets it
+    time_extent: str | None = None  # replaced
+    parents: list[str] = field(default_factory=list)
+
+
+# --- pure parsing -------------------------------------------------------------------------
+
+
+def parse_capabilities(body: bytes, url: str) -> Capabilities:
+    """Parse a WMS 1.1.1 or 1.3.0 GetCapabilities document.
+
+    Raises RemoteError('exception-report', ...) for an OGC exception document
+    (servers send those with HTTP 200) and RemoteError('parse-error', ...) for
+    anything that is not a WMS capabilities document.
+    """
+    root = parse_xml(body, url)
+    raise_for_exception_report(root, url)
+    root_name = local_name(root)
+    if root_name not in _ROOTS:
+        raise RemoteError(
+            "parse-error", f"{url}: not a WMS capabilities document (root element {root_name or '?'})"
+        )
+    version = (root.get("version") or "").strip() or _ROOTS[root_name]
+    capability = find(root, "Capability")
+    if capability is None:
+        raise RemoteError("parse-error", f"{url}: WMS capabilities without a Capability section")
+
+    getmap = find(capability, "Request", "GetMap")
+    getmap_url = None
+    getmap_formats: list[str] = []
+    if getmap is not None:
+        getmap_formats = [text_of(f) for f in children(getmap, "Format") if text_of(f)]
+        for resource in find_all(getmap, "DCPType", "HTTP", "Get", "OnlineResource"):
+            href = (resource.get(XLINK_HREF) or "").strip()
+            if href:
+                # Absolute hrefs stay verbatim: urljoin would drop MapServer's bare trailing "?".
+                getmap_url = href if urlsplit(href).scheme else urljoin(url, href)
+                break
+
+    service = find(root, "Service")
+    layers: list[WmsLayer] = []
+    for top in children(capability, "Layer"):
+        _collect_layers(top, _Inherited(), version, layers)
+
+    return Capabilities(
+        url=url,
+        version=version,
+        title=(find_text(service, "Title") or "") if service is not None else "",
+        getmap_url=getmap_url,
+        getmap_formats=getmap_formats,
+        contacts=_contacts(service),
+        access_constraints=find_text(service, "AccessConstraints") if service is not None else None,
+        fees=find_text(service, "Fees") if service is not None else None,
+        layers=layers,
+    )
+
+
+def _collect_layers(el: Any, inherited: _Inherited, version: str, out: list[WmsLayer]) -> None:
+    name = find_text(el, "Name")
+    title = find_text(el, "Title") or name or ""
+
+    crs = list(inherited.crs)
+    for crs_el in [*children(el, "CRS"), *children(el, "SRS")]:
+        # WMS 1.0.0 and some 1.1.x servers put several codes in one element.
+        for code in text_of(crs_el).split():
+            if code not in crs:
+                crs.append(code)
+
+    own_geographic = _geographic_bbox(el)
+    geographic = own_geographic if own_geographic is not None else inherited.geographic_bbox
+    bounding_boxes = {**inherited.bounding_boxes, **_bounding_boxes(el)}
+
+    styles = list(inherited.styles)
+    known_styles = {s.name for s in styles}
+    for style_el in children(el, "Style"):
+        style_name = find_text(style_el, "Name") or ""
+        if style_name and style_name not in known_styles:
+            styles.append(WmsStyle(name=style_name, title=find_text(style_el, "Title") or style_name))
+            known_styles.add(style_name)
+
+    queryable_attr = el.get("queryable")
+    queryable = inherited.queryable if queryable_attr is None else queryable_attr.strip() in ("1", "true")
+
+    time_extent = _time_extent(el) or inherited.time_extent
+
+    if name:
+        if geographic is not None:
+            bbox: list[float] | None = geographic
+        else:
+            bbox = _bbox_from_bounding_boxes(bounding_boxes, version)
+        out.append(
+            WmsLayer(
+                name=name,
+                title=title,
+                abstract=find_text(el, "Abstract") or "",
+                keywords=_keywords(el),
+                crs_list=crs,
+                bbox=bbox,
+                bounding_boxes=bounding_boxes,
+                styles=styles,
+                queryable=queryable,
+                metadata_urls=_metadata_urls(el),
+                parent_layers=list(inherited.parents),
+                time_extent=time_extent,
+                raw=_layer_fragment(el),
+            )
+        )
+
+    below = _Inherited(
+        crs=crs,
+        geographic_bbox=geographic,
+        bounding_boxes=bounding_boxes,
+        styles=styles,
+        queryable=queryable,
+        time_extent=time_extent,
+        parents=[*inherited.parents, name] if name else list(inherited.parents),
+    )
+    for sub in children(el, "Layer"):
+        _collect_layers(sub, below, version, out)
+
+
+def _float(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _four(values: list[float | None]) -> list[float] | None:
+    if any(v is None for v in values):
+        return None
+    return [v for v in values if v is not None]
+
+
+def _geographic_bbox(el: Any) -> list[float] | None:
+    """The layer's own lon/lat box: EX_GeographicBoundingBox (1.3.0) or LatLonBoundingBox (1.1.1).
+
+    Both are accepted whatever the version, since servers mix them up.
+    """
+    ex = find(el, "EX_GeographicBoundingBox")
+    if ex is not None:
+        return _four(
+            [
+                _float(find_text(ex, "westBoundLongitude")),
+                _float(find_text(ex, "southBoundLatitude")),
+                _float(find_text(ex, "eastBoundLongitude")),
+                _float(find_text(ex, "northBoundLatitude")),
+            ]
+        )
+    latlon = find(el, "LatLonBoundingBox")
+    if latlon is not None:
+        return _four([_float(latlon.get(a)) for a in ("minx", "miny", "maxx", "maxy")])
+    return None
+
+
+def _bounding_boxes(el: Any) -> dict[str, list[float]]:
+    boxes: dict[str, list[float]] = {}
+    for bb in children(el, "BoundingBox"):
+        crs = (bb.get("CRS") or bb.get("SRS") or "").strip()
+        values = _four([_float(bb.get(a)) for a in ("minx", "miny", "maxx", "maxy")])
+        if crs and values is not None:
+            boxes[crs] = values
+    return boxes
+
+
+def normalise_crs(code: str) -> str:
+    """Map the spellings of WGS84 codes to `EPSG:4326` / `CRS:84`; others upper-cased."""
+    c = code.strip().upper()
+    if c in ("CRS:84", "OGC:CRS84", "URN:OGC:DEF:CRS:OGC:1.3:CRS84", "URN:OGC:DEF:CRS:OGC::CRS84"):
+        return "CRS:84"
+    if c.endswith("/OGC/1.3/CRS84"):
+        return "CRS:84"
+    for prefix in ("URN:OGC:DEF:CRS:EPSG::", "URN:OGC:DEF:CRS:EPSG:", "HTTP://WWW.OPENGIS.NET/DEF/CRS/EPSG/0/"):
+        if c.startswith(prefix):
+            return "EPSG:" + c[len(prefix) :].lstrip(":")
+    if c.startswith("INIT=EPSG:"):  # MapServer mapfile syntax leaking into capabilities
+        return "EPSG:" + c[len("INIT=EPSG:") :]
+    return c
+
+
+def _axis_order_matters(version: str) -> bool:
+    """WMS 1.3.0 follows the CRS's axis order; 1.1.x is always x=longitude."""
+    try:
+        major, minor = (int(p) for p in version.split(".")[:2])
+    except ValueError:
+        return True
+    return (major, minor) >= (1, 3)
+
+
+def _bbox_from_bounding_boxes(boxes: dict[str, list[float]], version: str) -> list[float] | None:
+    """A lon/lat [w, s, e, n] from a BoundingBox in CRS:84 or EPSG:4326.
+
+    Under WMS 1.3.0, EPSG:4326 is latitude first (minx is the south latitude);
+    CRS:84 is the same datum with longitude first.
+    """
+    by_code = {normalise_crs(crs): values for crs, values in boxes.items()}
+    if "CRS:84" in by_code:
+        return list(by_code["CRS:84"])
+    if "EPSG:4326" in by_code:
+        minx, miny, maxx, maxy = by_code["EPSG:4326"]
+        if _axis_order_matters(version):
+            return [miny, minx, maxy, maxx]
+        return [minx, miny, maxx, maxy]
+    return None
+
+
+def _time_extent(el: Any) -> str | None:
+    # 1.3.0 puts the values in Dimension; 1.1.1 declares Dimension and puts values in Extent.
+    for tag in ("Dimension", "Extent"):
+        for dim in children(el, tag):
+            if (dim.get("name") or "").strip().lower() == "time" and text_of(dim):
+                return one_line(text_of(dim))
+    return None
+
+
+def _keywords(el: Any) -> list[str]:
+    words = [text_of(k) for k in find_all(el, "KeywordList", "Keyword")]
+    return list(dict.fromkeys(w for w in words if w))
+
+
+def _metadata_urls(el: Any) -> list[dict[str, str]]:
+    links = []
+    for md in children(el, "MetadataURL"):
+        resource = find(md, "OnlineResource")
+        href = (resource.get(XLINK_HREF) or "").strip() if resource is not None else ""
+        if href:
+            links.append(
+                {
+                    "type": "metadata",
+                    "url": href,
+                    "format": find_text(md, "Format") or "",
+                    "standard": (md.get("type") or "").strip(),
+                }
+            )
+    return links
+
+
+def _contacts(service: Any | None) -> list[dict[str, str | None]]:
+    if service is None:
+        return []
+    info = find(service, "ContactInformation")
+    if info is None:
+        return []
+    contact = {
+        "name": find_text(info, "ContactPersonPrimary", "ContactPerson"),
+        "organisation": find_text(info, "ContactPersonPrimary", "ContactOrganization"),
+        "email": find_text(info, "ContactElectronicMailAddress"),
+    }
+    return [contact] if any(contact.values()) else []
+
+
+def _layer_fragment(el: Any) -> bytes:
+    """The layer's own XML without its nested layers.
+
+    Nested layers are records of their own; leaving them in would make a
+    group's raw document the size of the whole catalogue.
+    """
+    fragment = etree.Element(el.tag, attrib=dict(el.attrib), nsmap=el.nsmap)
+    fragment.text = el.text
+    for sub in el:
+        if local_name(sub) != "Layer":
+            fragment.append(copy.deepcopy(sub))
+    result: bytes = etree.tostring(fragment, encoding="utf-8")
+    return result
+
+
+# --- descriptor ---------------------------------------------------------------------------
+
+
+def with_params(url: str, params: dict[str, str]) -> str:
+    """`url` with `params` set, keeping its other query parameters (MapServer's `map=`).
+
+    Keys are matched case-insensitively because WMS parameter names are.
+    """
+    parts = urlsplit(url)
+    replaced = {key.upper() for key in params}
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.upper() not in replaced]
+    query = urlencode([*kept, *params.items()], safe=":/,")
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _preview_size(bbox: list[float]) -> tuple[int, int]:
+    west, south, east, north = bbox
+    width = east - west if east >= west else east - west + 360.0  # crosses the antimeridian
+    height = north - south
+    if width <= 0 or height <= 0:
+        return PREVIEW_SIZE, PREVIEW_SIZE
+    if width >= height:
+        return PREVIEW_SIZE, max(1, round(PREVIEW_SIZE * height / width))
+    return max(1, round(PREVIEW_SIZE * width / height)), PREVIEW_SIZE
+
+
+def _request_extent(version: str, layer: WmsLayer) -> tuple[str, list[float], list[float]]:
+    """(CRS, BBOX in request axis order, the same box as x/y for the image size)."""
+    lat_first = _axis_order_matters(version)
+    supported = {normalise_crs(c) for c in layer.crs_list}
+    by_code = {normalise_crs(crs): (crs, values) for crs, values in layer.bounding_boxes.items()}
+    geographic = ["CRS:84", "EPSG:4326"] if lat_first else ["EPSG:4326"]
+    for code in geographic:
+        if code in supported and layer.bbox is not None:
+            return code, _geographic_request_bbox(code, layer.bbox, lat_first), layer.bbox
+    for code, (written, values) in by_code.items():
+        if code in supported or not supported:
+            xy = layer.bbox if layer.bbox is not None else values
+            return written, values, xy
+    box = layer.bbox if layer.bbox is not None else WORLD
+    return "EPSG:4326", _geographic_request_bbox("EPSG:4326", box, lat_first), box
+
+
+def _geographic_request_bbox(code: str, lonlat: list[float], lat_first: bool) -> list[float]:
+    west, south, east, north = lonlat
+    if code == "EPSG:4326" and lat_first:
+        return [south, west, north, east]
+    return [west, south, east, north]
+
+
+def getmap_link(caps: Capabilities, layer: WmsLayer) -> str:
+    """A GetMap URL that renders the whole layer as a PNG preview."""
+    crs, bbox, xy = _request_extent(caps.version, layer)
+    width, height = _preview_size(xy)
+    formats = caps.getmap_formats
+    image_format = "image/png" if "image/png" in formats or not formats else formats[0]
+    crs_key = "CRS" if _axis_order_matters(caps.version) else "SRS"
+    params = {
+        "SERVICE": "WMS",
+        "REQUEST": "GetMap",
+        "VERSION": caps.version,
+        "LAYERS": layer.name,
+        "STYLES": "",
+        "FORMAT": image_format,
+        "WIDTH": str(width),
+        "HEIGHT": str(height),
+        "BBOX": ",".join(_number(v) for v in bbox),
+        crs_key: crs,
+    }
+    return with_params(caps.getmap_url or caps.url, params)
+
+
+def build_descriptor(caps: Capabilities, layer: WmsLayer) -> dict[str, Any]:
+    descriptor = empty_descriptor(layer.name)
+    descriptor.update(
+        {
+            "title": layer.title,
+            "abstract": layer.abstract,
+            "keywords": list(layer.keywords),
+            "bbox": list(layer.bbox) if layer.bbox is not None else None,
+            # The bbox is always lon/lat WGS84, which is what CRS:84 names.
+            "crs": "CRS:84" if layer.bbox is not None else None,
+            "resource_type": "layer",
+            "links": [
+                {"type": "OGC:WMS", "name": layer.name, "url": getmap_link(caps, layer)},
+                *[dict(link) for link in layer.metadata_urls],
+            ],
+            "contacts": [dict(c) for c in caps.contacts],
+            "license": caps.access_constraints,
+            "extra": {
+                "crs_list": list(layer.crs_list),
+                "styles": [{"name": s.name, "title": s.title} for s in layer.styles],
+                "queryable": layer.queryable,
+                "wms_version": caps.version,
+                "parent_layers": list(layer.parent_layers),
+                "fees": caps.fees,
+                "time": layer.time_extent,
+            },
+        }
+    )
+    return descriptor
+
+
+def layer_resource(caps: Capabilities, name: str) -> FetchedResource:
+    """The fetched record of one layer; RemoteError('not-found') when the layer is absent."""
+    layer = caps.layer(name)
+    if layer is None:
+        raise RemoteError("not-found", f"{caps.url}: no layer named {name!r} in the capabilities")
+    return finished(build_descriptor(caps, layer), layer.raw)
+
+
+def matches_title_filter(layer: WmsLayer, title_filter: str | None) -> bool:
+    if not title_filter:
+        return True
+    needle = title_filter.casefold()
+    return needle in layer.title.casefold() or needle in layer.name.casefold()
+
+
+# --- remote -------------------------------------------------------------------------------
+
+
+class WmsRemote:
+    def __init__(self, url: str, options: RemoteOptions, http: HttpClient) -> None:
+        self.url = url
+        self.http = http
+        self.version = options.get("version", DEFAULT_VERSION) or DEFAULT_VERSION
+        if self.version not in SUPPORTED_VERSIONS:
+            raise RemoteError(
+                "bad-option", f"option version={self.version!r}: use one of {', '.join(SUPPORTED_VERSIONS)}"
+            )
+        self.cache_seconds = options.get_int("cache_seconds", DEFAULT_CACHE_SECONDS)
+        self.title_filter = options.get("title_filter")
+        # Held across the request so concurrent fetches wait for one
+        # GetCapabilities instead of each sending their own.
+        self._lock = threading.Lock()
+        self._cached: Capabilities | None = None
+        self._cached_at = 0.0
+
+    def capabilities_url(self) -> str:
+        return with_params(
+            self.url, {"SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": self.version}
+        )
+
+    def _download(self) -> Capabilities:
+        # httpx replaces a URL's query with `params`, so the query is built here
+        # to keep parameters such as MapServer's `map=`.
+        request_url = self.capabilities_url()
+        response = self.http.get(request_url)
+        return parse_capabilities(response.body, request_url)
+
+    def _capabilities(self, refresh: bool) -> Capabilities:
+        with self._lock:
+            fresh = time.monotonic() - self._cached_at < self.cache_seconds
+            if self._cached is None or refresh or not fresh:
+                self._cached = self._download()
+                self._cached_at = time.monotonic()
+            return self._cached
+
+    def check_availability(self) -> bool:
+        try:
+            self._capabilities(refresh=True)
+        except RemoteError:
+            return False
+        return True
+
+    def list_resources(self, cursor: str | None) -> ListingPage:
+        # One document holds every layer, so there is a single page and the cursor is unused.
+        caps = self._capabilities(refresh=True)
+        seen: set[str] = set()
+        resources = []
+        for layer in caps.layers:
+            if layer.name in seen or not matches_title_filter(layer, self.title_filter):
+                continue
+            seen.add(layer.name)
+            resources.append(BriefResource(remote_id=layer.name, title=layer.title, resource_type="layer"))
+        return ListingPage(resources=resources, next_cursor=None, total=len(resources))
+
+    def fetch(self, remote_id: str) -> FetchedResource:
+        return layer_resource(self._capabilities(refresh=False), remote_id)

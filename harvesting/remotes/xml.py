@@ -1,0 +1,184 @@
+"""Safe XML parsing for remote documents, plus namespace-agnostic helpers.
+
+Remote documents are untrusted: the parser never touches the network or the
+file system (WMS 1.1.1 documents carry a DOCTYPE pointing at
+schemas.opengis.net, which must not be fetched) and refuses documents that
+declare entities, which is where entity-expansion bombs and external-entity
+reads live. OGC services disagree on namespaces (WMS 1.3.0 uses
+http://www.opengis.net/wms, 1.1.1 none), so the helpers match local names.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from lxml import etree  # type: ignore[import-untyped,unused-ignore]  # no stubs shipped
+
+from harvesting.remotes.base import RemoteError
+
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+# Bounds the text copied into error messages so one bad remote cannot bloat the event log.
+_MAX_MESSAGE_CHARS = 1000
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _new_parser() -> Any:
+    # A parser per call: lxml parser objects must not be shared between threads,
+    # and remotes parse from many worker threads at once.
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=True,
+    )
+
+
+def strip_bogus_bom(body: bytes) -> bytes:
+    """Drop a byte-order mark that does not describe the bytes after it.
+
+    A real WMS answers `FF FE` followed by plain 8-bit XML; taken at its word
+    that BOM would make the parser read the document as UTF-16 and fail. A real
+    UTF-16 document has a NUL byte beside every ASCII character, so `<` followed
+    by a non-NUL byte means the BOM is lying. Leading whitespace before the XML
+    declaration (also seen in the wild, and fatal to libxml2) goes too.
+    """
+    if body.startswith(_UTF8_BOM):
+        body = body[len(_UTF8_BOM) :]
+    elif body[:2] in (b"\xff\xfe", b"\xfe\xff") and body[2:3] == b"<" and body[3:4] != b"\x00":
+        body = body[2:]
+    stripped = body.lstrip(b" \t\r\n")
+    if stripped.startswith(b"<"):
+        return stripped
+    return body
+
+
+def one_line(text: str | None, limit: int = _MAX_MESSAGE_CHARS) -> str:
+    """Collapse whitespace so a remote's message fits one log line."""
+    collapsed = _WHITESPACE.sub(" ", text or "").strip()
+    if len(collapsed) > limit:
+        return collapsed[: limit - 1] + "…"
+    return collapsed
+
+
+def parse_xml(body: bytes, url: str) -> Any:
+    """Parse an untrusted document and return its root element.
+
+    Raises RemoteError('parse-error', ...) for an empty body, malformed XML, or
+    a document that declares entities.
+    """
+    if not body or not body.strip():
+        raise RemoteError("parse-error", "empty response")
+    data = strip_bogus_bom(body)
+    try:
+        root = etree.fromstring(data, _new_parser())
+    except etree.XMLSyntaxError as e:
+        detail = one_line(str(e))
+        # libxml2 stops deep entity nesting itself, before our own check below can run.
+        if "amplification" in detail or "entity reference loop" in detail:
+            raise RemoteError("parse-error", f"{url}: entity expansion refused: {detail}") from None
+        raise RemoteError("parse-error", f"{url}: malformed XML: {detail}") from None
+    if root is None:
+        raise RemoteError("parse-error", f"{url}: malformed XML: no root element")
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None:
+        # Entities are never expanded (resolve_entities=False), but no OGC
+        # document needs them, so a declaration is treated as hostile rather
+        # than handed on half-understood.
+        names = [entity.name for entity in dtd.iterentities()]
+        if names:
+            shown = ", ".join(names[:5])
+            raise RemoteError(
+                "parse-error", f"{url}: document declares XML entities ({shown}); refused for safety"
+            )
+    return root
+
+
+def local_name(el: Any) -> str:
+    """The tag without its namespace; '' for comments and processing instructions."""
+    tag = el.tag
+    if not isinstance(tag, str):
+        return ""
+    return tag.rsplit("}", 1)[-1]
+
+
+def children(el: Any, name: str) -> list[Any]:
+    """Direct child elements with the given local name, in document order."""
+    return [child for child in el if local_name(child) == name]
+
+
+def child(el: Any, name: str) -> Any | None:
+    for candidate in el:
+        if local_name(candidate) == name:
+            return candidate
+    return None
+
+
+def find(el: Any, *path: str) -> Any | None:
+    """Follow a path of local names through direct children (first match at each step)."""
+    current: Any | None = el
+    for name in path:
+        if current is None:
+            return None
+        current = child(current, name)
+    return current
+
+
+def find_all(el: Any, *path: str) -> list[Any]:
+    """Every element reachable by a path of local names (all matches at each step)."""
+    current = [el]
+    for name in path:
+        current = [found for parent in current for found in children(parent, name)]
+    return current
+
+
+def text_of(el: Any | None) -> str:
+    """All text inside an element, stripped; '' when there is no element."""
+    if el is None:
+        return ""
+    return "".join(el.itertext()).strip()
+
+
+def find_text(el: Any, *path: str) -> str | None:
+    """Stripped text at a path of local names; None when the element is absent or empty."""
+    found = find(el, *path)
+    text = text_of(found)
+    return text or None
+
+
+def raise_for_exception_report(root: Any, url: str) -> None:
+    """Raise RemoteError('exception-report', ...) if the document is an OGC exception.
+
+    OGC services answer errors with HTTP 200 and an exception document, so the
+    status code alone says nothing. Covers WMS `ServiceExceptionReport` (1.1.1
+    without namespace, 1.3.0 in the ogc namespace) and OWS `ExceptionReport`
+    (1.0, 1.1, 2.0).
+    """
+    name = local_name(root)
+    if name == "ServiceExceptionReport":
+        parts = [
+            (exc.get("code") or "", text_of(exc)) for exc in root.iter() if local_name(exc) == "ServiceException"
+        ]
+    elif name == "ExceptionReport":
+        parts = []
+        for exc in root.iter():
+            if local_name(exc) != "Exception":
+                continue
+            texts = [text_of(t) for t in exc if local_name(t) == "ExceptionText"]
+            locator = exc.get("locator")
+            text = " ".join(t for t in texts if t)
+            if locator:
+                text = f"{text} (locator: {locator})" if text else f"locator: {locator}"
+            parts.append((exc.get("exceptionCode") or "", text))
+    else:
+        return
+    if not parts:
+        parts = [("", text_of(root))]
+    codes = [code for code, _ in parts if code]
+    code = ", ".join(dict.fromkeys(codes)) or "NoApplicableCode"
+    text = one_line("; ".join(text for _, text in parts if text)) or "(no message)"
+    raise RemoteError("exception-report", f"{url}: {code}: {text}")

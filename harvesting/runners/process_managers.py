@@ -1,0 +1,270 @@
+"""The process managers' wiring: each follows the event log from its tracking
+position and turns events into new events (the rules are in domain/).
+
+Each `handle` returns the aggregates to save together with the tracking
+position, and optionally work to start once that is committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from harvesting.application import HarvestingApplication
+from harvesting.domain import decisions
+from harvesting.domain.harvester import Harvester
+from harvesting.domain.resource import HarvestableResource, resource_id
+from harvesting.domain.session import (
+    FINISHED_ALL_FAILED,
+    FINISHED_ALL_OK,
+    FINISHED_SOME_FAILED,
+    HARVEST,
+    REFRESH,
+    HarvestingSession,
+)
+from harvesting.remotes.base import RemoteError
+from harvesting.runners.remotes import RemoteRegistry
+from harvesting.runners.storage import Database
+from harvesting.runners.work import Job
+
+SWEEP_BATCH = 500
+
+
+@dataclass
+class Effect:
+    aggregates: list[Aggregate] = field(default_factory=list)
+    after_commit: Callable[[], None] | None = None
+
+
+def _closing(session: HarvestingSession, harvester: Harvester) -> list[Aggregate]:
+    harvester.close_session(session.id, session.status)
+    return [session, harvester]
+
+
+class Lister:
+    """Refresh: walks the remote listing page by page; each page is saved as it
+    comes, with the cursor, so a restart resumes mid-listing."""
+
+    name = "pm:lister"
+    topics = [get_topic(HarvestingSession.SessionStarted)]  # type: ignore[attr-defined]
+
+    def __init__(self, app: HarvestingApplication, remotes: RemoteRegistry) -> None:
+        self.app = app
+        self.remotes = remotes
+
+    def handle(self, event: Any) -> Effect:
+        if event.session_type != REFRESH:
+            return Effect()
+        session = self.app.session(event.originator_id)
+        if not session.is_active:
+            return Effect()
+        harvester = self.app.harvester_by_id(session.harvester_id)
+        try:
+            remote = self.remotes.for_harvester(harvester)
+            self._walk(session, harvester, remote)
+        except RemoteError as e:
+            session.complete_listing(False, session.seen, str(e))
+            session.finish(FINISHED_ALL_FAILED, self._counts(session), f"listing failed: {e}")
+            return Effect(_closing(session, harvester))
+        verdict = decisions.judge_listing(session.seen, session.pages_listed)
+        session.complete_listing(verdict.complete, session.seen, verdict.reason)
+        if not verdict.complete:
+            session.finish(FINISHED_ALL_FAILED, self._counts(session), verdict.reason)
+            return Effect(_closing(session, harvester))
+        return Effect([session])
+
+    def _walk(self, session: HarvestingSession, harvester: Harvester, remote: Any) -> None:
+        if session.pages_listed and session.next_cursor is None:
+            return  # walked to the end before a crash; only completion is missing
+        cursor = session.next_cursor
+        while True:
+            page = remote.list_resources(cursor)
+            touched: list[Aggregate] = []
+            new = changed = 0
+            for brief in page.resources:
+                resource = self.app.resource(resource_id(harvester.id, brief.remote_id))
+                if resource is None:
+                    resource = HarvestableResource(
+                        harvester_id=harvester.id,
+                        remote_id=brief.remote_id,
+                        title=brief.title,
+                        resource_type=brief.resource_type,
+                        modified=brief.modified,
+                        should_be_harvested=harvester.select_new,
+                    )
+                    new += 1
+                    touched.append(resource)
+                elif resource.note_listed(brief.title, brief.resource_type, brief.modified):
+                    changed += 1
+                    touched.append(resource)
+            session.record_page(
+                cursor=cursor,
+                next_cursor=page.next_cursor,
+                remote_ids=[b.remote_id for b in page.resources],
+                total=page.total,
+                new=new,
+                changed=changed,
+            )
+            self.app.save(session, *touched)
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    @staticmethod
+    def _counts(session: HarvestingSession) -> dict[str, int]:
+        return {"total": session.seen, "done": session.seen}
+
+
+class Sweeper:
+    """After a complete listing only: stale = known − seen, computed in the
+    database; refuses sweeps above the harvester's max-stale-share."""
+
+    name = "pm:sweeper"
+    topics = [get_topic(HarvestingSession.ListingCompleted)]  # type: ignore[attr-defined]
+
+    def __init__(self, app: HarvestingApplication, db: Database) -> None:
+        self.app = app
+        self.db = db
+
+    def handle(self, event: Any) -> Effect:
+        if not event.complete:
+            return Effect()
+        session = self.app.session(event.originator_id)
+        if not session.is_active:
+            return Effect()
+        harvester = self.app.harvester_by_id(session.harvester_id)
+        hid, sid = str(harvester.id), str(session.id)
+        known = int(
+            self.db.scalar("SELECT COUNT(*) FROM harvestable_resources WHERE harvester_id = ? AND removed = 0", (hid,))
+        )
+        stale_ids = [
+            UUID(row["id"])
+            for row in self.db.query(
+                "SELECT r.id FROM harvestable_resources r WHERE r.harvester_id = ? AND r.removed = 0"
+                " AND NOT EXISTS (SELECT 1 FROM listing_seen s WHERE s.session_id = ? AND s.resource_id = r.id)"
+                " ORDER BY r.remote_id",
+                (hid, sid),
+            )
+        ]
+        sweep = decisions.decide_sweep(known, len(stale_ids), harvester.max_stale_share)
+        counts = {"total": session.seen, "done": session.seen, "stale": len(stale_ids) if sweep.allowed else 0}
+        message = decisions.refresh_message(session.seen, session.new, session.changed, sweep)
+        if not sweep.allowed:
+            session.finish(FINISHED_SOME_FAILED, counts, message)
+            return Effect(_closing(session, harvester))
+        swept: list[Aggregate] = []
+        for stale_id in stale_ids:
+            resource = self.app.resource(stale_id)
+            if resource is None:
+                continue
+            resource.sweep(session.id, harvester.delete_orphans)
+            swept.append(resource)
+            if len(swept) >= SWEEP_BATCH:
+                self.app.save(*swept)
+                swept = []
+        session.finish(FINISHED_ALL_OK, counts, message)
+        return Effect([*swept, *_closing(session, harvester)])
+
+
+class Dispatcher:
+    """Harvest: checks the remote answers, plans the selected resources, and
+    hands one job per resource to the workers once the plan is committed."""
+
+    name = "pm:dispatcher"
+    topics = [get_topic(HarvestingSession.SessionStarted)]  # type: ignore[attr-defined]
+
+    def __init__(
+        self,
+        app: HarvestingApplication,
+        db: Database,
+        remotes: RemoteRegistry,
+        enqueue: Callable[[list[Job]], None],
+    ) -> None:
+        self.app = app
+        self.db = db
+        self.remotes = remotes
+        self.enqueue = enqueue
+
+    def handle(self, event: Any) -> Effect:
+        if event.session_type != HARVEST:
+            return Effect()
+        session = self.app.session(event.originator_id)
+        if not session.is_active or session.planned is not None:
+            return Effect()
+        harvester = self.app.harvester_by_id(session.harvester_id)
+        try:
+            remote = self.remotes.for_harvester(harvester)
+            available = remote.check_availability()
+            problem = "" if available else f"{harvester.remote_type} remote at {harvester.url} does not answer"
+        except RemoteError as e:
+            available, problem = False, str(e)
+        harvester.record_availability(available, problem or "answers")
+        if not available:
+            session.finish(FINISHED_ALL_FAILED, {}, f"remote unavailable: {problem}; no record touched")
+            return Effect(_closing(session, harvester))
+        rows = self.db.query(
+            "SELECT id, remote_id FROM harvestable_resources WHERE harvester_id = ? AND should_be_harvested = 1"
+            " AND removed = 0 ORDER BY remote_id",
+            (str(harvester.id),),
+        )
+        session.plan_work([UUID(r["id"]) for r in rows])
+        jobs = [Job(session.id, harvester.id, UUID(r["id"]), r["remote_id"]) for r in rows]
+        return Effect([session, harvester], after_commit=lambda: self.enqueue(jobs))
+
+
+class CompletionDetector:
+    """GeoNode's chord finaliser, without the chord: when every planned resource
+    has an outcome, the session finishes and the harvester is free again."""
+
+    name = "pm:completion"
+    topics = [
+        get_topic(HarvestingSession.WorkPlanned),  # type: ignore[attr-defined]
+        get_topic(HarvestingSession.ProgressRecorded),  # type: ignore[attr-defined]
+    ]
+
+    def __init__(self, app: HarvestingApplication, db: Database) -> None:
+        self.app = app
+        self.db = db
+
+    def handle(self, event: Any) -> Effect:
+        sid = str(event.originator_id)
+        pending = int(
+            self.db.scalar("SELECT COUNT(*) FROM session_work WHERE session_id = ? AND outcome IS NULL", (sid,)) or 0
+        )
+        if pending:
+            return Effect()
+        session = self.app.session(event.originator_id)
+        if not session.is_active:
+            return Effect()
+        harvester = self.app.harvester_by_id(session.harvester_id)
+        row = self.db.query("SELECT total, done, harvested, unchanged, failed FROM sessions WHERE id = ?", (sid,))[0]
+        first_failure = self.db.scalar(
+            "SELECT remote_id || ': ' || last_message FROM harvestable_resources WHERE last_session = ?"
+            " AND last_outcome = 'failed' ORDER BY remote_id LIMIT 1",
+            (sid,),
+        )
+        counts = {k: int(v) for k, v in row.items()}
+        status = decisions.harvest_status(counts["total"], counts["failed"])
+        message = decisions.harvest_message(counts["harvested"], counts["unchanged"], counts["failed"], first_failure)
+        session.finish(status, counts, message)
+        return Effect(_closing(session, harvester))
+
+
+def fail_session(app: HarvestingApplication, event: Any, error: Exception) -> Effect:
+    """A bug while handling a session's event still ends that session, with the
+    error as its message (GeoNode's `_handle_harvesting_error`)."""
+    session_id = getattr(event, "originator_id", None)
+    try:
+        session = app.session(session_id) if session_id else None
+    except Exception:  # noqa: BLE001 - the event may not belong to a session
+        session = None
+    if session is None or not session.is_active:
+        return Effect()
+    harvester = app.harvester_by_id(session.harvester_id)
+    session.finish(FINISHED_ALL_FAILED, {}, f"internal error: {type(error).__name__}: {error}")
+    return Effect(_closing(session, harvester))

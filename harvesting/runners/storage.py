@@ -1,0 +1,78 @@
+"""One small SQL adapter over the event store's own datastore, so projections
+and tracking positions commit in the same transaction as each other, on SQLite
+and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+class Cursor:
+    """SQL written once with `?` placeholders, run on either backend."""
+
+    def __init__(self, raw: Any, recorder: Any, postgres: bool) -> None:
+        self._raw = raw
+        self._recorder = recorder
+        self._postgres = postgres
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._raw.execute(self._sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._raw.executemany(self._sql(sql), [tuple(r) for r in rows])
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        self._raw.execute(self._sql(sql), tuple(params))
+        return [dict(row) for row in self._raw.fetchall()]
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        rows = self.query(sql, params)
+        if not rows:
+            return None
+        return next(iter(rows[0].values()))
+
+    def track(self, name: str, notification_id: int) -> None:
+        self._recorder._insert_tracking(self._raw, Tracking(name, notification_id))
+
+    def _sql(self, sql: str) -> str:
+        return _PLACEHOLDER.sub("%s", sql) if self._postgres else sql
+
+
+class Database:
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+        self.postgres = type(recorder).__module__.startswith("eventsourcing.postgres")
+
+    @contextmanager
+    def transaction(self, *, commit: bool = True) -> Iterator[Cursor]:
+        with self.recorder.datastore.transaction(commit=commit) as raw:
+            yield Cursor(raw, self.recorder, self.postgres)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self.transaction(commit=False) as c:
+            return c.query(sql, params)
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self.transaction(commit=False) as c:
+            return c.scalar(sql, params)
+
+    def position(self, name: str) -> int:
+        return int(self.recorder.max_tracking_id(name) or 0)
+
+    def head(self) -> int:
+        return int(self.recorder.max_notification_id() or 0)
+
+    def forget_position(self, name: str) -> None:
+        table = "tracking"
+        if self.postgres:
+            table = self.recorder.tracking_table_name
+        with self.transaction() as c:
+            c.execute(f"DELETE FROM {table} WHERE application_name = ?", (name,))  # noqa: S608

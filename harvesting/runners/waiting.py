@@ -1,0 +1,37 @@
+"""Waiting for a session to end: drive it here when this process holds the
+engine, or watch the read models while another process drives it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from harvesting.domain.session import FINAL_STATUSES
+from harvesting.projections import queries
+from harvesting.runners.runtime import Runtime
+
+WATCH_INTERVAL_S = 0.5
+
+
+def wait_for_session(
+    rt: Runtime, session_id: str, on_progress: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
+    def current() -> dict[str, Any]:
+        return queries.session(rt.db, session_id)
+
+    def finished() -> bool:
+        return str(current()["status"]) in FINAL_STATUSES
+
+    def tick() -> None:
+        if on_progress is not None:
+            on_progress(current())
+
+    engine = rt.engine()
+    if engine is not None:
+        engine.run_until(finished, on_tick=tick if on_progress else None)
+    else:
+        while not finished():
+            tick()
+            time.sleep(WATCH_INTERVAL_S)
+    return current()

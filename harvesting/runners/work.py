@@ -1,0 +1,95 @@
+"""Harvest work: fetching one resource (in a worker thread) and recording
+outcomes in batches (one transaction for many resources)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from harvesting.application import HarvestingApplication
+from harvesting.domain.resource import HarvestableResource
+from harvesting.remotes.base import FetchedResource, RemoteError
+from harvesting.runners.remotes import RemoteRegistry
+
+
+@dataclass(frozen=True)
+class Job:
+    session_id: UUID
+    harvester_id: UUID
+    resource_id: UUID
+    remote_id: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job: Job
+    fetched: FetchedResource | None
+    stage: str = ""
+    error_kind: str = ""
+    message: str = ""
+    remote_url: str = ""
+
+
+def fetch_one(job: Job, app: HarvestingApplication, remotes: RemoteRegistry) -> Outcome:
+    """Never raises: whatever goes wrong becomes a failed outcome with a message,
+    so a bug in one fetch cannot leave a session waiting forever."""
+    try:
+        harvester = app.harvester_by_id(job.harvester_id)
+        remote = remotes.for_harvester(harvester)
+        fetched = remote.fetch(job.remote_id)
+        return Outcome(job, fetched, remote_url=harvester.url)
+    except RemoteError as e:
+        return Outcome(job, None, "fetch", e.kind, e.message)
+    except Exception as e:  # noqa: BLE001 - a bug must fail the resource, not the session
+        return Outcome(job, None, "fetch", "internal-error", f"{type(e).__name__}: {e}")
+
+
+class OutcomeWriter:
+    """Records a batch of outcomes of one session in a single save: resource
+    events plus one ProgressRecorded on the session."""
+
+    def __init__(self, app: HarvestingApplication) -> None:
+        self.app = app
+        self.batches_written = 0
+        crash_after = os.environ.get("HARVEST_CRASH_AFTER_BATCHES", "")
+        # Fault injection for the crash-resume tests: a real SIGKILL at a known point.
+        self._crash_after = int(crash_after) if crash_after.isdigit() else 0
+
+    def write(self, session_id: UUID, outcomes: list[Outcome]) -> bool:
+        """Returns False when the session is no longer active (its jobs can stop)."""
+        session = self.app.session(session_id)
+        touched: list[Aggregate] = []
+        harvested: list[UUID] = []
+        unchanged: list[UUID] = []
+        failed: list[UUID] = []
+        for outcome in outcomes:
+            resource = self.app.resource(outcome.job.resource_id)
+            if resource is None or resource.already_recorded_in(session_id):
+                continue
+            assert isinstance(resource, HarvestableResource)
+            fetched = outcome.fetched
+            if fetched is None:
+                resource.record_failure(session_id, outcome.stage, outcome.error_kind, outcome.message)
+                failed.append(resource.id)
+                touched.append(resource)
+            elif resource.is_unchanged(fetched.content_hash, fetched.modified):
+                unchanged.append(resource.id)
+            else:
+                resource.record_harvest(
+                    session_id, fetched.content_hash, fetched.descriptor, fetched.modified, outcome.remote_url
+                )
+                harvested.append(resource.id)
+                touched.append(resource)
+        active = session.is_active
+        if active:
+            session.record_progress(harvested, unchanged, failed)
+            touched.append(session)
+        self.app.save(*touched)
+        self.batches_written += 1
+        if self._crash_after and self.batches_written >= self._crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return active
