@@ -10,7 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-_out = Console(soft_wrap=True)
+# Off a terminal (pipes, CI logs) tables get room instead of 80 folded columns.
+_out = Console(width=None if sys.stdout.isatty() else 220)
 _err = Console(stderr=True)
 
 
