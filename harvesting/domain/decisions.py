@@ -48,8 +48,8 @@ def decide_sweep(known: int, stale: int, max_stale_share: float) -> SweepDecisio
             False,
             stale,
             known,
-            f"sweep refused: {stale} of {known} known resources ({share:.0%}) are missing from the "
-            f"listing, more than max-stale-share {max_stale_share:.0%}; nothing removed",
+            f"sweep refused: {stale} of {known} known resources ({share:.1%}) are missing from the "
+            f"listing, more than max-stale-share {max_stale_share:.1%}; nothing removed",
         )
     return SweepDecision(True, stale, known, f"{stale} stale resource(s) removed")
 

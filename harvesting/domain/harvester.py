@@ -10,7 +10,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from harvesting.domain.errors import HarvesterBusyError, HarvesterRemovedError
+from harvesting.domain.errors import HarvesterBusyError, HarvesterRemovedError, InvalidConfigurationError
 
 READY = "ready"
 UPDATING = "updating-harvestable-resources"
@@ -123,6 +123,8 @@ class Harvester(Aggregate):
         self.available = available
 
     def open_session(self, session_id: UUID, session_type: str) -> None:
+        if session_type not in _STATUS_FOR_SESSION_TYPE:
+            raise InvalidConfigurationError(f"unknown session type {session_type!r}")
         if self.removed:
             raise HarvesterRemovedError(f"harvester {self.name!r} was removed")
         if self.active_session_id is not None:
@@ -136,9 +138,9 @@ class Harvester(Aggregate):
 
     @event("SessionOpened")
     def _session_opened(self, session_id: UUID, session_type: str) -> None:
+        self.status = _STATUS_FOR_SESSION_TYPE[session_type]
         self.active_session_id = session_id
         self.active_session_type = session_type
-        self.status = _STATUS_FOR_SESSION_TYPE[session_type]
 
     def request_abort(self, session_id: UUID) -> None:
         if self.active_session_id == session_id and self.status in (UPDATING, HARVESTING):

@@ -158,8 +158,8 @@ def test_a_sweep_above_max_stale_share_is_refused_and_explained(
     assert result.returncode == 1
     session = result.json()
     assert session["status"] == "finished-some-failed"
-    assert "sweep refused: 20 of 50 known resources (40%)" in session["message"]
-    assert "max-stale-share 30%" in session["message"]
+    assert "sweep refused: 20 of 50 known resources (40.0%)" in session["message"]
+    assert "max-stale-share 30.0%" in session["message"]
     assert cli.json("records") == records
     assert not any(r["stale"] for r in cli.json("resources", "proxy"))
 
