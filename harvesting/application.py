@@ -38,7 +38,7 @@ class HarvestingApplication(Application[UUID]):
 
     def harvester(self, name: str) -> Harvester:
         try:
-            harvester = self.repository.get(harvester_id(name))
+            harvester: Any = self.repository.get(harvester_id(name))
         except AggregateNotFoundError:
             raise NotFoundError(f"no harvester named {name!r}") from None
         assert isinstance(harvester, Harvester)
@@ -47,13 +47,13 @@ class HarvestingApplication(Application[UUID]):
         return harvester
 
     def harvester_by_id(self, id_: UUID) -> Harvester:
-        harvester = self.repository.get(id_)
+        harvester: Any = self.repository.get(id_)
         assert isinstance(harvester, Harvester)
         return harvester
 
     def session(self, session_id: UUID) -> HarvestingSession:
         try:
-            session = self.repository.get(session_id)
+            session: Any = self.repository.get(session_id)
         except AggregateNotFoundError:
             raise NotFoundError(f"no session {session_id}") from None
         if not isinstance(session, HarvestingSession):
@@ -62,7 +62,7 @@ class HarvestingApplication(Application[UUID]):
 
     def resource(self, id_: UUID) -> HarvestableResource | None:
         try:
-            resource = self.repository.get(id_)
+            resource: Any = self.repository.get(id_)
         except AggregateNotFoundError:
             return None
         assert isinstance(resource, HarvestableResource)
@@ -76,7 +76,7 @@ class HarvestingApplication(Application[UUID]):
         if not name.strip():
             raise InvalidConfigurationError("a harvester needs a name")
         try:
-            existing = self.repository.get(harvester_id(name))
+            existing: Any = self.repository.get(harvester_id(name))
         except AggregateNotFoundError:
             harvester = Harvester(name=name, remote_type=remote_type, url=url, options=options, policy=policy)
             self.save(harvester)

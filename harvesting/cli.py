@@ -304,7 +304,7 @@ def run(name: str, as_json: bool) -> None:
             if sessions[-1]["status"] == FINISHED_ALL_FAILED:
                 break
         rt.settle()
-        summary = {"harvester": queries.harvester(rt.db, name), "sessions": sessions}
+        summary: dict[str, Any] = {"harvester": queries.harvester(rt.db, name), "sessions": sessions}
     if as_json:
         show.emit_json(summary)
     else:

@@ -43,9 +43,7 @@ class Cli:
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 180, **extra_env: str) -> Result:
         env = {**self.env, **extra_env}
-        done = subprocess.run(
-            [*HARVEST, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT
-        )
+        done = subprocess.run([*HARVEST, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
         result = Result(done.returncode, done.stdout, done.stderr)
         if check and done.returncode != 0:
             raise AssertionError(f"harvest {' '.join(args)} exited {done.returncode}:\n{done.stderr}\n{done.stdout}")

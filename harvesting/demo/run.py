@@ -62,9 +62,7 @@ def run_demo() -> int:
     finally:
         rt.close()
         server.stop()
-    show.info(
-        f"explore: HARVEST_DATA_DIR={directory} harvest records | harvest sessions | harvest audit geonode-demo"
-    )
+    show.info(f"explore: HARVEST_DATA_DIR={directory} harvest records | harvest sessions | harvest audit geonode-demo")
     failed = [s for s in sessions if s["status"] != FINISHED_ALL_OK]
     for s in failed:
         show.error_line(f"{s['type']} session {s['id']} of {s['harvester']} {s['status']}: {s['message']}")

@@ -80,9 +80,7 @@ class Harvester(Aggregate):
             self._reconfigure(remote_type=remote_type, url=url, options=options, policy=policy)
 
     @event("HarvesterReconfigured")
-    def _reconfigure(
-        self, remote_type: str, url: str, options: dict[str, str], policy: dict[str, Any]
-    ) -> None:
+    def _reconfigure(self, remote_type: str, url: str, options: dict[str, str], policy: dict[str, Any]) -> None:
         self.remote_type = remote_type
         self.url = url
         self.options = dict(options)

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from harvesting.domain.resource import FAILED, HARVESTED, UNCHANGED, resource_id
-from harvesting.domain.session import ABORTING, ABORTED, ON_GOING, REFRESH
+from harvesting.domain.session import ABORTED, ABORTING, ON_GOING, REFRESH
 from harvesting.projections.handlers import Handlers, stamp
 from harvesting.runners.storage import Cursor
 
@@ -48,8 +48,7 @@ def started(c: Cursor, e: Any) -> None:
         # Only the newest listing of a harvester is ever swept against: older
         # "seen" rows would only bloat the table (ckanext-harvest #567).
         c.execute(
-            "DELETE FROM listing_seen WHERE session_id IN (SELECT id FROM sessions WHERE harvester_id = ?"
-            " AND id <> ?)",
+            "DELETE FROM listing_seen WHERE session_id IN (SELECT id FROM sessions WHERE harvester_id = ? AND id <> ?)",
             (str(e.harvester_id), str(e.originator_id)),
         )
 

@@ -83,9 +83,7 @@ def content_hash(descriptor: dict[str, Any]) -> str:
 
 
 def finished(descriptor: dict[str, Any], raw: bytes, modified: str | None = None) -> FetchedResource:
-    return FetchedResource(
-        descriptor=descriptor, raw=raw, content_hash=content_hash(descriptor), modified=modified
-    )
+    return FetchedResource(descriptor=descriptor, raw=raw, content_hash=content_hash(descriptor), modified=modified)
 
 
 @dataclass

@@ -347,10 +347,7 @@ def _keyword_names(values: Any) -> list[str]:
     if not isinstance(values, list):
         return names
     for value in values:
-        if isinstance(value, dict):
-            name = _text(value.get("name")) or _text(value.get("slug"))
-        else:
-            name = _text(value)
+        name = _text(value.get("name")) or _text(value.get("slug")) if isinstance(value, dict) else _text(value)
         if name:
             names.append(name)
     return names

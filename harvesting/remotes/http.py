@@ -50,9 +50,7 @@ class HttpClient:
     def get(self, url: str, params: dict[str, Any] | None = None, *, accept_status: tuple[int, ...] = ()) -> Response:
         return self.request("GET", url, params=params, accept_status=accept_status)
 
-    def post(
-        self, url: str, content: bytes, content_type: str, *, accept_status: tuple[int, ...] = ()
-    ) -> Response:
+    def post(self, url: str, content: bytes, content_type: str, *, accept_status: tuple[int, ...] = ()) -> Response:
         return self.request(
             "POST", url, content=content, headers={"Content-Type": content_type}, accept_status=accept_status
         )
@@ -96,9 +94,7 @@ class HttpClient:
         for chunk in response.iter_bytes():
             size += len(chunk)
             if size > self.max_bytes:
-                raise RemoteError(
-                    "too-large", f"{response.url}: response larger than {self.max_bytes} bytes, refused"
-                )
+                raise RemoteError("too-large", f"{response.url}: response larger than {self.max_bytes} bytes, refused")
             chunks.append(chunk)
         return b"".join(chunks)
 

@@ -128,9 +128,7 @@ def parse_capabilities(body: bytes, url: str) -> Capabilities:
     raise_for_exception_report(root, url)
     root_name = local_name(root)
     if root_name not in _ROOTS:
-        raise RemoteError(
-            "parse-error", f"{url}: not a WMS capabilities document (root element {root_name or '?'})"
-        )
+        raise RemoteError("parse-error", f"{url}: not a WMS capabilities document (root element {root_name or '?'})")
     version = (root.get("version") or "").strip() or _ROOTS[root_name]
     capability = find(root, "Capability")
     if capability is None:
@@ -521,9 +519,7 @@ class WmsRemote:
         self._cached_at = 0.0
 
     def capabilities_url(self) -> str:
-        return with_params(
-            self.url, {"SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": self.version}
-        )
+        return with_params(self.url, {"SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": self.version})
 
     def _download(self) -> Capabilities:
         # httpx replaces a URL's query with `params`, so the query is built here

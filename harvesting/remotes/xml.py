@@ -92,9 +92,7 @@ def parse_xml(body: bytes, url: str) -> Any:
         names = [entity.name for entity in dtd.iterentities()]
         if names:
             shown = ", ".join(names[:5])
-            raise RemoteError(
-                "parse-error", f"{url}: document declares XML entities ({shown}); refused for safety"
-            )
+            raise RemoteError("parse-error", f"{url}: document declares XML entities ({shown}); refused for safety")
     return root
 
 
@@ -160,9 +158,7 @@ def raise_for_exception_report(root: Any, url: str) -> None:
     """
     name = local_name(root)
     if name == "ServiceExceptionReport":
-        parts = [
-            (exc.get("code") or "", text_of(exc)) for exc in root.iter() if local_name(exc) == "ServiceException"
-        ]
+        parts = [(exc.get("code") or "", text_of(exc)) for exc in root.iter() if local_name(exc) == "ServiceException"]
     elif name == "ExceptionReport":
         parts = []
         for exc in root.iter():

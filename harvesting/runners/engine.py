@@ -143,7 +143,7 @@ class Engine:
             event = self.app.mapper.to_domain_event(notification)
             try:
                 effect: Effect = pm.handle(event)
-            except Exception as e:  # noqa: BLE001 - a bug ends the session, it never sticks it
+            except Exception as e:
                 log.exception("%s failed on %s", pm.name, type(event).__name__)
                 effect = fail_session(self.app, event, e)
             self.app.record_with_tracking(Tracking(pm.name, notification.id), *effect.aggregates)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -51,7 +51,7 @@ class Lister:
     comes, with the cursor, so a restart resumes mid-listing."""
 
     name = "pm:lister"
-    topics = [get_topic(HarvestingSession.SessionStarted)]  # type: ignore[attr-defined]
+    topics: ClassVar[list[str]] = [get_topic(HarvestingSession.SessionStarted)]  # type: ignore[attr-defined]
 
     def __init__(self, app: HarvestingApplication, remotes: RemoteRegistry) -> None:
         self.app = app
@@ -121,11 +121,11 @@ class Lister:
 
 
 class Sweeper:
-    """After a complete listing only: stale = known − seen, computed in the
+    """After a complete listing only: stale = known minus seen, computed in the
     database; refuses sweeps above the harvester's max-stale-share."""
 
     name = "pm:sweeper"
-    topics = [get_topic(HarvestingSession.ListingCompleted)]  # type: ignore[attr-defined]
+    topics: ClassVar[list[str]] = [get_topic(HarvestingSession.ListingCompleted)]  # type: ignore[attr-defined]
 
     def __init__(self, app: HarvestingApplication, db: Database) -> None:
         self.app = app
@@ -176,7 +176,7 @@ class Dispatcher:
     hands one job per resource to the workers once the plan is committed."""
 
     name = "pm:dispatcher"
-    topics = [get_topic(HarvestingSession.SessionStarted)]  # type: ignore[attr-defined]
+    topics: ClassVar[list[str]] = [get_topic(HarvestingSession.SessionStarted)]  # type: ignore[attr-defined]
 
     def __init__(
         self,
@@ -222,7 +222,7 @@ class CompletionDetector:
     has an outcome, the session finishes and the harvester is free again."""
 
     name = "pm:completion"
-    topics = [
+    topics: ClassVar[list[str]] = [
         get_topic(HarvestingSession.WorkPlanned),  # type: ignore[attr-defined]
         get_topic(HarvestingSession.ProgressRecorded),  # type: ignore[attr-defined]
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from uuid import UUID
 
@@ -38,7 +38,7 @@ class Scheduler:
         signal.signal(signal.SIGTERM, self._stop)
         self.engine.start()
         while not self._stopping:
-            self.tick(datetime.now(timezone.utc))
+            self.tick(datetime.now(UTC))
             deadline = time.monotonic() + tick_s
             while time.monotonic() < deadline and not self._stopping:
                 if not self.engine.step():

@@ -23,9 +23,7 @@ def harvested_per_resource(cli: Cli) -> Counter[str]:
     if cli.backend == "sqlite":
         path = Path(cli.env["HARVEST_DATA_DIR"]) / "harvesting.sqlite3"
         with sqlite3.connect(path) as conn:
-            rows = conn.execute(
-                "SELECT originator_id FROM stored_events WHERE topic LIKE ?", (topic,)
-            ).fetchall()
+            rows = conn.execute("SELECT originator_id FROM stored_events WHERE topic LIKE ?", (topic,)).fetchall()
     else:
         with psycopg.connect(cli.env["HARVEST_DATABASE_URL"]) as conn:
             rows = conn.execute(
@@ -42,9 +40,7 @@ def test_killed_harvest_resumes_the_same_session_and_loses_nothing(cli: Cli, loo
     cli("harvester", "add", "big", "--type", "wms", "--url", loopback.url + "/big")
     cli("refresh", "big", "--wait")
 
-    killed = cli(
-        "harvest", "big", "--wait", check=False, HARVEST_BATCH_SIZE="50", HARVEST_CRASH_AFTER_BATCHES="4"
-    )
+    killed = cli("harvest", "big", "--wait", check=False, HARVEST_BATCH_SIZE="50", HARVEST_CRASH_AFTER_BATCHES="4")
     assert killed.returncode == -signal.SIGKILL
     interrupted = cli.json("sessions", "--harvester", "big")[-1]
     assert interrupted["status"] == "on-going"

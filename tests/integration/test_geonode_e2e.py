@@ -44,7 +44,9 @@ def test_geonode_resource_type_option(cli: Cli, geonode: str) -> None:
 
 
 def test_geonode_bad_option_is_refused_at_add(cli: Cli, geonode: str) -> None:
-    result = cli("harvester", "add", "x", "--type", "geonode", "--url", geonode, "--option", "page_size=ten", check=False)
+    result = cli(
+        "harvester", "add", "x", "--type", "geonode", "--url", geonode, "--option", "page_size=ten", check=False
+    )
     assert result.returncode == 1
     assert "page_size" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

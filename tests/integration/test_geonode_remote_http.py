@@ -56,9 +56,7 @@ class ReplayServer:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         # A short poll interval keeps shutdown (and so each test) quick.
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def pages(self) -> dict[int, Any]:
         first = load("resources_page1_size5.json")
@@ -81,8 +79,13 @@ class ReplayServer:
             if "filter{uuid}" in query:
                 wanted = query["filter{uuid}"][0]
                 found = [r for p in pages.values() for r in p["resources"] if r["uuid"] == wanted]
-                doc = {"links": {"next": None, "previous": None}, "total": len(found), "page": 1,
-                       "page_size": 10, "resources": found}
+                doc = {
+                    "links": {"next": None, "previous": None},
+                    "total": len(found),
+                    "page": 1,
+                    "page_size": 10,
+                    "resources": found,
+                }
                 return 200, as_json, json.dumps(doc).encode()
             page = int(query.get("page", ["1"])[0])
             if page not in pages:

@@ -18,8 +18,18 @@ def test_real_mapserver_harvest_and_sweep(sqlite_cli: Cli, tmp_path: Path) -> No
         expected = named_layers(caps.content)
         for version in ("1.1.1", "1.3.0"):
             name = "ms" + version.replace(".", "")
-            cli("harvester", "add", name, "--type", "wms", "--url", mapserver.url, "--option", f"version={version}",
-                "--delete-orphans")
+            cli(
+                "harvester",
+                "add",
+                name,
+                "--type",
+                "wms",
+                "--url",
+                mapserver.url,
+                "--option",
+                f"version={version}",
+                "--delete-orphans",
+            )
             summary = cli.json("run", name)
             assert summary["sessions"][1]["status"] == "finished-all-ok"
             records = cli.json("records", "--harvester", name)

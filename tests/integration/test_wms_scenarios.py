@@ -33,16 +33,28 @@ def harvested_events(cli: Cli, identifier: str) -> list[dict[str, object]]:
     return [e for e in cli.json("audit", identifier) if e["event"] == "ResourceHarvested"]
 
 
-def test_n_layers_give_n_records_and_a_second_run_changes_nothing(cli: Cli, mapproxy: tuple[LoopbackServer, str]) -> None:
-    server, url = mapproxy
+def test_n_layers_give_n_records_and_a_second_run_changes_nothing(
+    cli: Cli, mapproxy: tuple[LoopbackServer, str]
+) -> None:
+    _server, url = mapproxy
     n = len(named_layers(read_data(MAPPROXY_130)))
     assert n == 50
     add(cli, "proxy", url)
 
     first = cli.json("run", "proxy")
     refresh, harvest = first["sessions"]
-    assert (refresh["type"], refresh["status"], refresh["total"], refresh["new"]) == ("refresh", "finished-all-ok", n, n)
-    assert (harvest["status"], harvest["total"], harvest["harvested"], harvest["failed"]) == ("finished-all-ok", n, n, 0)
+    assert (refresh["type"], refresh["status"], refresh["total"], refresh["new"]) == (
+        "refresh",
+        "finished-all-ok",
+        n,
+        n,
+    )
+    assert (harvest["status"], harvest["total"], harvest["harvested"], harvest["failed"]) == (
+        "finished-all-ok",
+        n,
+        n,
+        0,
+    )
     assert first["harvester"]["records"] == n
     records = cli.json("records", "--harvester", "proxy")
     assert sorted(r["remote_id"] for r in records) == sorted(named_layers(read_data(MAPPROXY_130)))
@@ -144,9 +156,7 @@ def test_a_harvest_against_an_unreachable_remote_touches_no_record(
     assert cli.json("records") == records
 
 
-def test_a_sweep_above_max_stale_share_is_refused_and_explained(
-    cli: Cli, mapproxy: tuple[LoopbackServer, str]
-) -> None:
+def test_a_sweep_above_max_stale_share_is_refused_and_explained(cli: Cli, mapproxy: tuple[LoopbackServer, str]) -> None:
     server, url = mapproxy
     add(cli, "proxy", url, "--delete-orphans", "--max-stale-share", "0.3")
     cli("run", "proxy")
@@ -189,7 +199,7 @@ def test_replay_rebuilds_identical_read_models(cli: Cli, mapproxy: tuple[Loopbac
 
 
 def test_one_session_at_a_time_and_abort(cli: Cli, mapproxy: tuple[LoopbackServer, str]) -> None:
-    server, url = mapproxy
+    _server, url = mapproxy
     add(cli, "proxy", url)
     cli("refresh", "proxy", "--wait")
     started = cli.json("harvest", "proxy")  # no --wait: queued for a scheduler

@@ -176,9 +176,12 @@ def test_dataset_detail_is_normalised() -> None:
     assert d["resource_type"] == "dataset"
     assert d["language"] == "eng"
     assert d["license"] is None
-    assert {"type": "OGC:WMS", "url": "http://127.0.0.1:8081/mapserv?", "name": "layer_00999", "mime": "text/html"} in d[
-        "links"
-    ]
+    assert {
+        "type": "OGC:WMS",
+        "url": "http://127.0.0.1:8081/mapserv?",
+        "name": "layer_00999",
+        "mime": "text/html",
+    } in d["links"]
     assert {"type": "download", "url": "http://127.0.0.1:8084/datasets/geonode:layer_00999/dataset_download"} in d[
         "links"
     ]

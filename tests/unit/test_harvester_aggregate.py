@@ -8,7 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import pytest
 
-from harvesting.domain.errors import InvalidConfigurationError, HarvesterBusyError, HarvesterRemovedError
+from harvesting.domain.errors import HarvesterBusyError, HarvesterRemovedError, InvalidConfigurationError
 from harvesting.domain.harvester import (
     ABORTING_HARVEST,
     ABORTING_UPDATE,

@@ -72,9 +72,7 @@ def test_small_entity_expansion_is_refused_too() -> None:
 def test_external_entity_is_refused_and_never_read(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-CONTENT")
-    doc = (
-        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "{secret.as_uri()}">]><r>&x;</r>'
-    ).encode()
+    doc = (f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "{secret.as_uri()}">]><r>&x;</r>').encode()
     with pytest.raises(RemoteError) as caught:
         parse_xml(doc, URL)
     assert caught.value.kind == "parse-error"
@@ -84,9 +82,7 @@ def test_external_entity_is_refused_and_never_read(tmp_path: Path) -> None:
 def test_parameter_entity_is_refused(tmp_path: Path) -> None:
     dtd = tmp_path / "evil.dtd"
     dtd.write_text('<!ENTITY leak "LEAKED">')
-    doc = (
-        f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % ext SYSTEM "{dtd.as_uri()}"> %ext;]><r>&leak;</r>'
-    ).encode()
+    doc = (f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % ext SYSTEM "{dtd.as_uri()}"> %ext;]><r>&leak;</r>').encode()
     with pytest.raises(RemoteError) as caught:
         parse_xml(doc, URL)
     assert caught.value.kind == "parse-error"
@@ -290,7 +286,9 @@ def test_ows_exception_reports(namespace: str) -> None:
 
 
 def test_exception_without_code() -> None:
-    doc = b'<ServiceExceptionReport version="1.1.1"><ServiceException>broken</ServiceException></ServiceExceptionReport>'
+    doc = (
+        b'<ServiceExceptionReport version="1.1.1"><ServiceException>broken</ServiceException></ServiceExceptionReport>'
+    )
     with pytest.raises(RemoteError) as caught:
         raise_for_exception_report(parse_xml(doc, URL), URL)
     assert caught.value.message == f"{URL}: NoApplicableCode: broken"

@@ -135,8 +135,9 @@ def test_nationalatlas_130_fallback_prefers_crs84_then_swaps_epsg4326() -> None:
     expected = [-176.646, 17.7016, -64.8017, 71.2854]
     for stripped in (
         without_elements(body, "EX_GeographicBoundingBox"),
-        without_elements(body, "EX_GeographicBoundingBox")
-        .replace(b'BoundingBox CRS="CRS:84"', b'BoundingBox CRS="EPSG:2000"'),
+        without_elements(body, "EX_GeographicBoundingBox").replace(
+            b'BoundingBox CRS="CRS:84"', b'BoundingBox CRS="EPSG:2000"'
+        ),
     ):
         layer = parse_capabilities(stripped, URL).layer("airports1m")
         assert layer is not None
@@ -177,7 +178,8 @@ def test_getmap_link_111_uses_srs_and_longitude_first() -> None:
 
 def test_getmap_link_keeps_mapserver_map_parameter() -> None:
     body = read(SMALL_130).replace(
-        b'xlink:href="http://127.0.0.1:8081/mapserv?"', b'xlink:href="http://127.0.0.1:8081/mapserv?map=/srv/test.map&amp;"'
+        b'xlink:href="http://127.0.0.1:8081/mapserv?"',
+        b'xlink:href="http://127.0.0.1:8081/mapserv?map=/srv/test.map&amp;"',
     )
     caps = parse_capabilities(body, URL)
     layer = caps.layer("layer_00003")
@@ -469,7 +471,9 @@ def remote(body: bytes | Callable[[], bytes], url: str = URL, **options: str) ->
 
 
 def test_getcapabilities_request_keeps_existing_parameters() -> None:
-    wms_remote, fake = remote(read(SMALL_111), url="http://h/cgi-bin/mapserv?map=/srv/a.map&service=wms", version="1.1.1")
+    wms_remote, fake = remote(
+        read(SMALL_111), url="http://h/cgi-bin/mapserv?map=/srv/a.map&service=wms", version="1.1.1"
+    )
     assert wms_remote.check_availability() is True
     assert len(fake.urls) == 1
     assert parse_qs(urlsplit(fake.urls[0]).query) == {
