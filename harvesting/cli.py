@@ -464,8 +464,11 @@ def replay(as_json: bool) -> None:
 @expected_failures
 def scheduler(check_every: str, session_timeout: str, tick: str, once: bool) -> None:
     """Run schedules, availability checks and session processing until stopped."""
+    import logging
+
     from harvesting.runners.scheduler import Scheduler
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     check_s = parse_duration(check_every, "--check-every") or 600
     timeout_s = parse_duration(session_timeout, "--session-timeout") or 3600
     tick_s = parse_duration(tick, "--tick") or 1

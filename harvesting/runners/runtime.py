@@ -19,6 +19,8 @@ class Runtime:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
         env = self.settings.event_store_env()
+        if self.settings.database_url is not None:
+            _check_postgres(env)
         try:
             self.app = HarvestingApplication(env=env)
         except Exception as e:  # noqa: BLE001 - any driver error here is a configuration problem
@@ -62,3 +64,23 @@ class Runtime:
             self._engine.close()
         self.leadership.release()
         self.app.close()
+
+
+def _check_postgres(env: dict[str, str]) -> None:
+    """The connection pool hides why it cannot connect; one direct attempt says
+    it plainly (refused, unknown database, bad password)."""
+    import psycopg
+
+    try:
+        with psycopg.connect(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=int(env["POSTGRES_PORT"]),
+            user=env["POSTGRES_USER"],
+            password=env.get("POSTGRES_PASSWORD") or None,
+            connect_timeout=10,
+        ):
+            pass
+    except psycopg.Error as e:
+        reason = " ".join(str(e).split())
+        raise InvalidConfigurationError(f"cannot connect to PostgreSQL from HARVEST_DATABASE_URL: {reason}") from None

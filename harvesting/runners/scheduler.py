@@ -63,20 +63,28 @@ class Scheduler:
         self._end_stuck_sessions(now)
 
     def _start_due(self, harvester: dict[str, object], now: datetime) -> None:
+        """Starts at most one due session per harvester: the one waiting longest,
+        so a short refresh interval can never starve the harvest."""
         policy = harvester["policy"]
         assert isinstance(policy, dict)
         name = str(harvester["name"])
-        for session_type, key in ((REFRESH, "refresh_every_s"), (HARVEST, "harvest_every_s")):
+        due: list[tuple[datetime, int, str]] = []
+        # On a tie (e.g. both never ran) the refresh goes first: a harvest needs a listing.
+        for order, (session_type, key) in enumerate(((REFRESH, "refresh_every_s"), (HARVEST, "harvest_every_s"))):
             every = policy.get(key)
             if not every:
                 continue
             last = self._last_started(str(harvester["id"]), session_type)
             if decisions.is_due(last, timedelta(seconds=int(every)), now):
-                try:
-                    session_id, _ = self.rt.app.start_session(name, session_type, {"scheduled": True})
-                    log.info("scheduled %s of %s: session %s", session_type, name, session_id)
-                except HarvesterBusyError:
-                    pass  # one session at a time: the schedule waits for the next tick
+                due.append((last or datetime.min.replace(tzinfo=UTC), order, session_type))
+        if not due or harvester["active_session"]:
+            return
+        _, _, session_type = min(due)
+        try:
+            session_id, _ = self.rt.app.start_session(name, session_type, {"scheduled": True})
+            log.info("scheduled %s of %s: session %s", session_type, name, session_id)
+        except HarvesterBusyError:
+            pass  # one session at a time: the schedule waits for the next tick
 
     def _last_started(self, harvester_id: str, session_type: str) -> datetime | None:
         value = self.rt.db.scalar(
