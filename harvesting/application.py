@@ -6,14 +6,15 @@ aggregates and its tracking position in one transaction.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import ApplicationRecorder, ProcessRecorder, Tracking
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, ProcessRecorder, Tracking
 
-from harvesting.domain.errors import InvalidConfigurationError, NotFoundError
+from harvesting.domain.errors import HarvestingError, InvalidConfigurationError, NotFoundError
 from harvesting.domain.harvester import Harvester, harvester_id
 from harvesting.domain.resource import HarvestableResource, resource_id
 from harvesting.domain.session import HARVEST, SESSION_TYPES, HarvestingSession
@@ -125,17 +126,26 @@ class HarvestingApplication(Application[UUID]):
 
     def abort_session(self, session_id: UUID) -> str:
         """Aborting ends the session at once; outcomes that workers still bring
-        in are kept on the resources, only the session stops counting them."""
-        session = self.session(session_id)
-        if session.is_final:
+        in are dropped (the next harvest fetches those resources again).
+
+        The engine may be saving the same session concurrently: on a version
+        conflict, reload and decide again."""
+        for _ in range(20):
+            session = self.session(session_id)
+            if session.is_final:
+                return session.status
+            harvester = self.harvester_by_id(session.harvester_id)
+            session.request_abort()
+            harvester.request_abort(session.id)
+            session.abort("aborted by request")
+            harvester.close_session(session.id, session.status)
+            try:
+                self.save(session, harvester)
+            except IntegrityError:
+                time.sleep(0.05)
+                continue
             return session.status
-        harvester = self.harvester_by_id(session.harvester_id)
-        session.request_abort()
-        harvester.request_abort(session.id)
-        session.abort("aborted by request")
-        harvester.close_session(session.id, session.status)
-        self.save(session, harvester)
-        return session.status
+        raise HarvestingError(f"session {session_id} kept changing; abort not recorded, try again")
 
     def set_selection(self, name: str, remote_ids: list[str], selected: bool) -> list[str]:
         """Returns the remote ids that are not known resources of the harvester."""

@@ -8,7 +8,7 @@ from typing import Any
 from harvesting.projections import harvesters, resources, sessions
 from harvesting.projections.handlers import Handlers
 from harvesting.projections.schema import INDEXES, TABLES
-from harvesting.runners.storage import Database
+from harvesting.runners.storage import Cursor, Database
 
 PROJECTION_NAME = "projection:catalogue"
 BATCH = 500
@@ -26,10 +26,14 @@ class Projector:
 
     def create_tables(self) -> None:
         with self.db.transaction() as c:
-            for ddl in TABLES.values():
-                c.execute(ddl)
-            for ddl in INDEXES:
-                c.execute(ddl)
+            self._create(c)
+
+    @staticmethod
+    def _create(c: Cursor) -> None:
+        for ddl in TABLES.values():
+            c.execute(ddl)
+        for ddl in INDEXES:
+            c.execute(ddl)
 
     @property
     def position(self) -> int:
@@ -52,9 +56,11 @@ class Projector:
             applied += len(notifications)
 
     def rebuild(self) -> int:
+        # Drop, forget and create in one transaction: a crash in between can
+        # never leave empty tables with an old position.
         with self.db.transaction() as c:
             for table in TABLES:
                 c.execute(f"DROP TABLE IF EXISTS {table}")
-        self.db.forget_position(PROJECTION_NAME)
-        self.create_tables()
+            c.forget(PROJECTION_NAME)
+            self._create(c)
         return self.catch_up()

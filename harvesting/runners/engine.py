@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 
 from harvesting.application import HarvestingApplication
 from harvesting.projections.projector import Projector
@@ -143,10 +143,15 @@ class Engine:
             event = self.app.mapper.to_domain_event(notification)
             try:
                 effect: Effect = pm.handle(event)
-            except Exception as e:
+            except Exception as e:  # a bug ends the session, it never sticks it
                 log.exception("%s failed on %s", pm.name, type(event).__name__)
                 effect = fail_session(self.app, event, e)
-            self.app.record_with_tracking(Tracking(pm.name, notification.id), *effect.aggregates)
+            try:
+                self.app.record_with_tracking(Tracking(pm.name, notification.id), *effect.aggregates)
+            except IntegrityError:
+                # Another writer (an `abort`) changed an aggregate meanwhile: the
+                # position did not move, so the next round handles this event again.
+                return 1
             if effect.after_commit is not None:
                 effect.after_commit()
         return len(notifications)
@@ -166,8 +171,15 @@ class Engine:
         for session_id, outcomes in by_session.items():
             cancelled = [o for o in outcomes if o.error_kind == "cancelled"]
             real = [o for o in outcomes if o.error_kind != "cancelled"]
-            if real and not self.writer.write(session_id, real):
-                self._cancelled.add(session_id)
+            try:
+                if real and not self.writer.write(session_id, real):
+                    self._cancelled.add(session_id)
+            except IntegrityError:
+                # A concurrent `abort` saved the session first: retry the batch,
+                # the writer reloads and then drops it if the session ended.
+                for outcome in real:
+                    self._outcomes.put(outcome)
+                real = []
             with self._lock:
                 self._in_flight[session_id] -= len(real) + len(cancelled)
                 if self._in_flight[session_id] <= 0:

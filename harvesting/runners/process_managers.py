@@ -32,8 +32,6 @@ from harvesting.runners.remotes import RemoteRegistry
 from harvesting.runners.storage import Database
 from harvesting.runners.work import Job
 
-SWEEP_BATCH = 500
-
 
 @dataclass
 class Effect:
@@ -164,9 +162,8 @@ class Sweeper:
                 continue
             resource.sweep(session.id, harvester.delete_orphans)
             swept.append(resource)
-            if len(swept) >= SWEEP_BATCH:
-                self.app.save(*swept)
-                swept = []
+        # One transaction with the tracking position: a crash mid-sweep leaves
+        # nothing half done to be re-judged on a smaller base.
         session.finish(FINISHED_ALL_OK, counts, message)
         return Effect([*swept, *_closing(session, harvester)])
 

@@ -4,6 +4,8 @@ HARVEST_DATABASE_URL is set)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from harvesting.application import HarvestingApplication
@@ -14,24 +16,39 @@ from harvesting.runners.engine import Engine
 from harvesting.runners.leadership import FileLeadership, Leadership, PostgresLeadership
 from harvesting.runners.storage import Database
 
+SCHEMA_LOCK_KEY = 0x4841525645535430  # advisory lock around schema creation
+
 
 class Runtime:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
         env = self.settings.event_store_env()
-        if self.settings.database_url is not None:
-            _check_postgres(env)
-        try:
-            self.app = HarvestingApplication(env=env)
-        except Exception as e:  # noqa: BLE001 - any driver error here is a configuration problem
-            raise InvalidConfigurationError(
-                f"cannot open the {self.settings.backend} event store: {type(e).__name__}: {e}".strip()
-            ) from None
-        self.db = Database(self.app.recorder)
-        self.projector = Projector(self.app, self.db)
-        self.projector.create_tables()
+        with self._schema_lock(env):
+            try:
+                self.app = HarvestingApplication(env=env)
+            except Exception as e:  # noqa: BLE001 - any driver error here is a configuration problem
+                raise InvalidConfigurationError(
+                    f"cannot open the {self.settings.backend} event store: {type(e).__name__}: {e}".strip()
+                ) from None
+            self.db = Database(self.app.recorder)
+            self.projector = Projector(self.app, self.db)
+            self.projector.create_tables()
         self.leadership: Leadership = self._leadership(env)
         self._engine: Engine | None = None
+
+    @contextmanager
+    def _schema_lock(self, env: dict[str, str]) -> Iterator[None]:
+        """PostgreSQL fails concurrent CREATE TABLE IF NOT EXISTS ("tuple
+        concurrently updated"): processes starting together take turns."""
+        if self.settings.database_url is None:
+            yield
+            return
+        conn = _connect_postgres(env)
+        try:
+            conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+            yield
+        finally:
+            conn.close()
 
     def _leadership(self, env: dict[str, str]) -> Leadership:
         if self.settings.database_url is None:
@@ -66,21 +83,21 @@ class Runtime:
         self.app.close()
 
 
-def _check_postgres(env: dict[str, str]) -> None:
+def _connect_postgres(env: dict[str, str]) -> Any:
     """The connection pool hides why it cannot connect; one direct attempt says
     it plainly (refused, unknown database, bad password)."""
     import psycopg
 
     try:
-        with psycopg.connect(
+        return psycopg.connect(
             dbname=env["POSTGRES_DBNAME"],
             host=env["POSTGRES_HOST"],
             port=int(env["POSTGRES_PORT"]),
             user=env["POSTGRES_USER"],
             password=env.get("POSTGRES_PASSWORD") or None,
             connect_timeout=10,
-        ):
-            pass
+            autocommit=True,
+        )
     except psycopg.Error as e:
         reason = " ".join(str(e).split())
         raise InvalidConfigurationError(f"cannot connect to PostgreSQL from HARVEST_DATABASE_URL: {reason}") from None

@@ -32,6 +32,9 @@ class Scheduler:
         self.check_every = timedelta(seconds=check_every_s)
         self.session_timeout = timedelta(seconds=session_timeout_s)
         self._last_check: datetime | None = None
+        # A session is judged idle only from when this process could have
+        # resumed it: after downtime, sessions are resumed, not failed.
+        self._started_at = datetime.now(UTC)
         self._stopping = False
 
     def run(self, tick_s: int, once: bool = False) -> None:
@@ -110,7 +113,9 @@ class Scheduler:
             if session["status"] not in ("on-going", "aborting"):
                 continue
             updated = _parse(session["updated"])
-            if updated is None or not decisions.is_heartbeat_stale(updated, self.session_timeout, now):
+            if updated is None:
+                continue
+            if not decisions.is_heartbeat_stale(max(updated, self._started_at), self.session_timeout, now):
                 continue
             if self.engine.busy:
                 continue

@@ -42,6 +42,10 @@ class Cursor:
     def track(self, name: str, notification_id: int) -> None:
         self._recorder._insert_tracking(self._raw, Tracking(name, notification_id))
 
+    def forget(self, name: str) -> None:
+        table = self._recorder.tracking_table_name if self._postgres else "tracking"
+        self.execute(f"DELETE FROM {table} WHERE application_name = ?", (name,))  # noqa: S608
+
     def _sql(self, sql: str) -> str:
         return _PLACEHOLDER.sub("%s", sql) if self._postgres else sql
 
@@ -69,10 +73,3 @@ class Database:
 
     def head(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
-
-    def forget_position(self, name: str) -> None:
-        table = "tracking"
-        if self.postgres:
-            table = self.recorder.tracking_table_name
-        with self.transaction() as c:
-            c.execute(f"DELETE FROM {table} WHERE application_name = ?", (name,))  # noqa: S608

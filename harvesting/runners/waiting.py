@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from harvesting.domain.errors import NotFoundError
 from harvesting.domain.session import FINAL_STATUSES
 from harvesting.projections import queries
 from harvesting.runners.runtime import Runtime
@@ -21,17 +22,26 @@ def wait_for_session(
         return queries.session(rt.db, session_id)
 
     def finished() -> bool:
-        return str(current()["status"]) in FINAL_STATUSES
+        try:
+            return str(current()["status"]) in FINAL_STATUSES
+        except NotFoundError:
+            return False  # started, but not yet in the read model of the driving process
 
     def tick() -> None:
-        if on_progress is not None:
+        if on_progress is not None and not _missing():
             on_progress(current())
 
-    engine = rt.engine()
-    if engine is not None:
-        engine.run_until(finished, on_tick=tick if on_progress else None)
-    else:
-        while not finished():
-            tick()
-            time.sleep(WATCH_INTERVAL_S)
-    return current()
+    def _missing() -> bool:
+        return int(rt.db.scalar("SELECT COUNT(*) FROM sessions WHERE id = ?", (session_id,))) == 0
+
+    while True:
+        # Whoever drives the store may stop before our session ends: keep
+        # trying to take over rather than watch a session nobody processes.
+        engine = rt.engine()
+        if engine is not None:
+            engine.run_until(finished, on_tick=tick if on_progress else None)
+            return current()
+        if finished():
+            return current()
+        tick()
+        time.sleep(WATCH_INTERVAL_S)

@@ -62,6 +62,10 @@ class OutcomeWriter:
     def write(self, session_id: UUID, outcomes: list[Outcome]) -> bool:
         """Returns False when the session is no longer active (its jobs can stop)."""
         session = self.app.session(session_id)
+        if not session.is_active:
+            # Aborted or ended: its late outcomes are dropped, so an aborted and
+            # then removed harvester never gets live records back.
+            return False
         touched: list[Aggregate] = []
         harvested: list[UUID] = []
         unchanged: list[UUID] = []
@@ -84,12 +88,10 @@ class OutcomeWriter:
                 )
                 harvested.append(resource.id)
                 touched.append(resource)
-        active = session.is_active
-        if active:
-            session.record_progress(harvested, unchanged, failed)
-            touched.append(session)
+        session.record_progress(harvested, unchanged, failed)
+        touched.append(session)
         self.app.save(*touched)
         self.batches_written += 1
         if self._crash_after and self.batches_written >= self._crash_after:
             os.kill(os.getpid(), signal.SIGKILL)
-        return active
+        return True

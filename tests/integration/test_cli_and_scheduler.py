@@ -92,3 +92,28 @@ def test_duplicate_name_refused_and_readding_a_removed_harvester_restores_its_re
     again = cli.json("run", "p")
     assert again["sessions"][1]["unchanged"] == 50  # same identities: no duplicates
     assert cli.json("records") == records
+
+
+def test_abort_from_another_process_while_a_harvest_is_driven(cli: Cli, loopback: LoopbackServer) -> None:
+    site = loopback.mount_wms("/wms", {"1.3.0": read_data(MAPPROXY_130)})
+    cli("harvester", "add", "p", "--type", "wms", "--url", loopback.url + "/wms")
+    cli("refresh", "p", "--wait")
+    site.set_fault("slow")  # each capabilities request now takes 5 s
+    driver = cli.popen("harvest", "p", "--wait", "--json")
+    try:
+        session_id = ""
+        for _ in range(100):
+            sessions = cli.json("sessions", "--harvester", "p")
+            if sessions[-1]["type"] == "harvest":
+                session_id = sessions[-1]["id"]
+                break
+        assert session_id, "the harvest session never appeared"
+        assert cli.json("abort", session_id)["status"] == "aborted"
+        out, err = driver.communicate(timeout=60)
+    finally:
+        driver.kill()
+    assert driver.returncode == 1, err
+    assert "Traceback" not in err, err[-3000:]
+    assert '"status": "aborted"' in out, err
+    assert cli.json("harvester", "show", "p")["status"] == "ready"
+    assert cli.json("records") == []
