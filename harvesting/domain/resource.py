@@ -95,6 +95,11 @@ class HarvestableResource(Aggregate):
             return False
         return content_hash == self.content_hash
 
+    def listed_as_unchanged(self) -> bool:
+        """The remote's own modified time, when it gives one, spares a fetch:
+        the latest listing shows the same time as the harvested version."""
+        return self.has_record and self.modified is not None and self.modified == self.harvested_modified
+
     def already_recorded_in(self, session_id: UUID) -> bool:
         return self.last_session_id == session_id
 

@@ -16,6 +16,8 @@ class Settings:
     database_url: str | None
     parallel: int
     batch_size: int
+    http_timeout_s: float = 30.0
+    max_response_bytes: int = 64 * 1024 * 1024
 
     @property
     def backend(self) -> str:
@@ -64,10 +66,25 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
+def _positive_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidConfigurationError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise InvalidConfigurationError(f"{name}={raw!r} must be positive")
+    return value
+
+
 def load_settings() -> Settings:
     return Settings(
         data_dir=Path(os.environ.get("HARVEST_DATA_DIR") or "harvest-data").resolve(),
         database_url=os.environ.get("HARVEST_DATABASE_URL") or None,
         parallel=_positive_int("HARVEST_PARALLEL", 8),
         batch_size=_positive_int("HARVEST_BATCH_SIZE", 100),
+        http_timeout_s=_positive_float("HARVEST_HTTP_TIMEOUT", 30.0),
+        max_response_bytes=_positive_int("HARVEST_MAX_RESPONSE_BYTES", 64 * 1024 * 1024),
     )

@@ -21,6 +21,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from harvesting.application import HarvestingApplication
 from harvesting.projections.projector import Projector
+from harvesting.remotes.http import HttpClient
 from harvesting.runners.config import Settings
 from harvesting.runners.leadership import Leadership
 from harvesting.runners.process_managers import (
@@ -55,7 +56,9 @@ class Engine:
         self.projector = projector
         self.settings = settings
         self.leadership = leadership
-        self.remotes = remotes or RemoteRegistry()
+        self.remotes = remotes or RemoteRegistry(
+            HttpClient(timeout_s=settings.http_timeout_s, max_bytes=settings.max_response_bytes)
+        )
         self.writer = OutcomeWriter(app)
         self._outcomes: queue.Queue[Outcome] = queue.Queue()
         self._pool = ThreadPoolExecutor(max_workers=settings.parallel, thread_name_prefix="fetch")

@@ -32,6 +32,7 @@ class Outcome:
     error_kind: str = ""
     message: str = ""
     remote_url: str = ""
+    unchanged_per_listing: bool = False
 
 
 def fetch_one(job: Job, app: HarvestingApplication, remotes: RemoteRegistry) -> Outcome:
@@ -39,6 +40,10 @@ def fetch_one(job: Job, app: HarvestingApplication, remotes: RemoteRegistry) -> 
     so a bug in one fetch cannot leave a session waiting forever."""
     try:
         harvester = app.harvester_by_id(job.harvester_id)
+        resource = app.resource(job.resource_id)
+        if resource is not None and resource.listed_as_unchanged():
+            # The listing's modified time equals the harvested one: no detail request.
+            return Outcome(job, None, remote_url=harvester.url, unchanged_per_listing=True)
         remote = remotes.for_harvester(harvester)
         fetched = remote.fetch(job.remote_id)
         return Outcome(job, fetched, remote_url=harvester.url)
@@ -76,7 +81,9 @@ class OutcomeWriter:
                 continue
             assert isinstance(resource, HarvestableResource)
             fetched = outcome.fetched
-            if fetched is None:
+            if outcome.unchanged_per_listing:
+                unchanged.append(resource.id)
+            elif fetched is None:
                 resource.record_failure(session_id, outcome.stage, outcome.error_kind, outcome.message)
                 failed.append(resource.id)
                 touched.append(resource)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harvesting.demo.server import LoopbackServer
+from harvesting.demo.server import GeoNodeSite, LoopbackServer
 from harvesting.demo.sites import geonode_captures
 from tests.conftest import Cli
 
@@ -14,6 +14,13 @@ def geonode(loopback: LoopbackServer) -> str:
     resources, details = geonode_captures()
     loopback.mount_geonode("/gn", resources, details)
     return loopback.url + "/gn"
+
+
+@pytest.fixture
+def site(loopback: LoopbackServer, geonode: str) -> GeoNodeSite:
+    found = loopback.site("/gn")
+    assert isinstance(found, GeoNodeSite)
+    return found
 
 
 def test_geonode_resources_become_records(cli: Cli, geonode: str) -> None:
@@ -51,3 +58,49 @@ def test_geonode_bad_option_is_refused_at_add(cli: Cli, geonode: str) -> None:
     assert "page_size" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert cli.json("harvester", "list") == []
+
+
+def test_unchanged_geonode_is_not_fetched_again_and_a_change_is(cli: Cli, geonode: str, site: GeoNodeSite) -> None:
+    cli("harvester", "add", "gn", "--type", "geonode", "--url", geonode)
+    cli("run", "gn")
+    assert site.requests == 13
+    records = {r["remote_id"]: r for r in cli.json("records")}
+
+    second = cli.json("run", "gn")["sessions"][1]
+    assert (second["unchanged"], second["harvested"]) == (13, 0)
+    assert site.requests == 13  # the listing's last_updated spared every detail request
+
+    uuid = "3ac59528-35a0-49c0-8d7b-5d0ac0f0d551"
+    site.update(uuid, {"title": "layer_00998 revised", "last_updated": "2026-11-29T00:00:00Z"})
+    third = cli.json("run", "gn")["sessions"]
+    assert third[0]["changed"] == 1
+    assert (third[1]["unchanged"], third[1]["harvested"]) == (12, 1)
+    assert site.requests == 14
+    after = {r["remote_id"]: r for r in cli.json("records")}
+    assert after[uuid]["title"] == "layer_00998 revised"
+    assert {k: v for k, v in after.items() if k != uuid} == {k: v for k, v in records.items() if k != uuid}
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected", "env"),
+    [
+        ("http-500", "HTTP 500", {}),
+        ("malformed", "parse-error", {}),
+        ("empty-listing", "empty listing", {}),
+        ("slow", "no answer in time", {"HARVEST_HTTP_TIMEOUT": "1"}),
+    ],
+)
+def test_broken_geonode_fails_cleanly_and_keeps_records(
+    sqlite_cli: Cli, geonode: str, site: GeoNodeSite, fault: str, expected: str, env: dict[str, str]
+) -> None:
+    cli = sqlite_cli
+    cli("harvester", "add", "gn", "--type", "geonode", "--url", geonode, "--delete-orphans")
+    cli("run", "gn")
+    records = cli.json("records")
+    site.set_fault(fault)
+    result = cli("run", "gn", check=False, **env)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert expected in result.stderr
+    assert cli.json("records") == records
+    assert cli.json("harvester", "show", "gn")["status"] == "ready"

@@ -213,3 +213,41 @@ def test_one_session_at_a_time_and_abort(cli: Cli, mapproxy: tuple[LoopbackServe
     assert aborted["status"] == "aborted"
     assert cli.json("harvester", "show", "proxy")["status"] == "ready"
     assert cli.json("session", started["id"])["status"] == "aborted"
+
+
+@pytest.mark.parametrize(
+    ("document", "version"),
+    [
+        ("wms/owslib/wms_mesonet-caps.xml", "1.1.1"),
+        ("wms/owslib/wms_mesonet-caps-130.xml", "1.3.0"),
+        ("wms/owslib/wms_nationalatlas_getcapabilities_111.xml", "1.1.1"),
+        ("wms/owslib/wms_nationalatlas_getcapabilities_130.xml", "1.3.0"),
+        ("wms/owslib/wms_dov_getcapabilities_130.xml", "1.3.0"),
+        ("wms/owslib/wms_geoserver-cap.xml", "1.1.1"),
+        ("wms/owslib/wms_Telascience.xml", "1.1.1"),
+        ("wms/captured-mapserver-8.0.0/mapserver8_small5_GetCapabilities_111.xml", "1.1.1"),
+    ],
+)
+def test_recorded_wms_documents_harvest_one_record_per_named_layer(
+    sqlite_cli: Cli, loopback: LoopbackServer, document: str, version: str
+) -> None:
+    body = read_data(document)
+    loopback.mount_wms("/w", {version: body})
+    add(sqlite_cli, "w", loopback.url + "/w", "--option", f"version={version}")
+    summary = sqlite_cli.json("run", "w")
+    assert summary["sessions"][1]["status"] == "finished-all-ok"
+    records = sqlite_cli.json("records")
+    assert sorted(r["remote_id"] for r in records) == sorted(set(named_layers(body)))
+    for r in records:
+        if r["bbox"]:
+            west, south, east, north = r["bbox"]
+            assert -180 <= west <= east <= 180 and -90 <= south <= north <= 90, (r["remote_id"], r["bbox"])
+
+
+def test_a_huge_response_is_refused(sqlite_cli: Cli, mapproxy: tuple[LoopbackServer, str]) -> None:
+    _server, url = mapproxy
+    add(sqlite_cli, "proxy", url)
+    result = sqlite_cli("run", "proxy", check=False, HARVEST_MAX_RESPONSE_BYTES="10000")
+    assert result.returncode == 1
+    assert "too-large" in result.stderr and "larger than 10000 bytes" in result.stderr
+    assert sqlite_cli.json("records") == []

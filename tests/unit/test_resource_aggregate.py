@@ -382,3 +382,18 @@ def test_rebuilt_orphaned_resource_keeps_its_record() -> None:
     assert rebuilt.removed is True
     assert rebuilt.has_record is True
     assert rebuilt.content_hash == "sha256:aaa"
+
+
+def test_listed_as_unchanged_needs_a_record_and_the_same_remote_modified_time() -> None:
+    resource = discover(modified="2026-01-01T00:00:00Z")
+    assert not resource.listed_as_unchanged()  # no record yet
+    resource.record_harvest(uuid4(), "sha256:aaa", {"title": "t"}, "2026-01-01T00:00:00Z", "http://remote")
+    assert resource.listed_as_unchanged()
+    resource.note_listed(resource.title, resource.resource_type, "2026-02-01T00:00:00Z")
+    assert not resource.listed_as_unchanged()
+
+
+def test_listed_as_unchanged_is_false_when_the_remote_gives_no_modified_time() -> None:
+    resource = discover(modified=None)
+    resource.record_harvest(uuid4(), "sha256:aaa", {"title": "t"}, None, "http://remote")
+    assert not resource.listed_as_unchanged()
