@@ -102,7 +102,9 @@ class HarvestingApplication(Application[UUID]):
             harvester.disable_scheduling()
         self.save(harvester)
 
-    def start_session(self, name: str, session_type: str, parameters: dict[str, Any]) -> tuple[UUID, bool]:
+    def start_session(
+        self, name: str, session_type: str, parameters: dict[str, Any], resume: bool = True
+    ) -> tuple[UUID, bool]:
         """Opens a session, or resumes the harvester's interrupted one of the same
         type (a second session is never opened while one is active).
 
@@ -110,7 +112,7 @@ class HarvestingApplication(Application[UUID]):
         if session_type not in SESSION_TYPES:
             raise InvalidConfigurationError(f"unknown session type {session_type!r}")
         harvester = self.harvester(name)
-        if harvester.active_session_id is not None and harvester.active_session_type == session_type:
+        if resume and harvester.active_session_id is not None and harvester.active_session_type == session_type:
             return harvester.active_session_id, True
         snapshot = {
             "remote_type": harvester.remote_type,

@@ -397,13 +397,34 @@ def records_cmd(harvester_name: str | None, as_json: bool) -> None:
 
 @main.command("record")
 @click.argument("record_id")
+@click.option("--raw", is_flag=True, help="Print the raw document the record was harvested from.")
 @json_option
 @expected_failures
-def record_cmd(record_id: str, as_json: bool) -> None:
+def record_cmd(record_id: str, raw: bool, as_json: bool) -> None:
     """Show one record with its full normalised descriptor."""
+    from harvesting.runners.raw_store import RawStore
+
     with runtime() as rt:
         document = queries.record(rt.db, record_id)
+        body = RawStore(rt.db).get(document["raw_hash"]) if raw and document["raw_hash"] else None
+    if raw:
+        if body is None:
+            raise NotFoundError(f"no raw document stored for record {record_id}")
+        sys.stdout.buffer.write(body)
+        return
     show.emit_json(document) if as_json else show.details(f"Record {record_id}", document)
+
+
+@main.command()
+@click.argument("name")
+@json_option
+@expected_failures
+def reimport(name: str, as_json: bool) -> None:
+    """Rebuild the records of NAME from stored raw documents, without contacting the remote."""
+    with runtime() as rt:
+        session_id, _ = rt.app.start_session(name, HARVEST, {"reimport": True}, resume=False)
+        document = _wait(rt, str(session_id), f"reimport {name}")
+    _report_final(document, as_json)
 
 
 # --- history -----------------------------------------------------------------------

@@ -55,6 +55,7 @@ class HarvestableResource(Aggregate):
         self.content_hash: str | None = None
         self.harvested_modified: str | None = None
         self.has_record = False
+        self.raw_hash: str | None = None
         self.last_session_id: UUID | None = None
 
     def note_listed(self, title: str, resource_type: str, modified: str | None) -> bool:
@@ -110,6 +111,7 @@ class HarvestableResource(Aggregate):
         descriptor: dict[str, Any],
         modified: str | None,
         remote_url: str,
+        raw_hash: str = "",
     ) -> None:
         self._harvested(
             session_id=session_id,
@@ -118,6 +120,7 @@ class HarvestableResource(Aggregate):
             descriptor=descriptor,
             modified=modified,
             remote_url=remote_url,
+            raw_hash=raw_hash,
         )
 
     @event("ResourceHarvested")
@@ -129,8 +132,10 @@ class HarvestableResource(Aggregate):
         descriptor: dict[str, Any],
         modified: str | None,
         remote_url: str,
+        raw_hash: str = "",
     ) -> None:
         self.content_hash = content_hash
+        self.raw_hash = raw_hash or None
         self.harvested_modified = modified
         self.has_record = True
         self.last_session_id = session_id

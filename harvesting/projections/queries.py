@@ -134,6 +134,7 @@ def _record(row: dict[str, Any], full: bool = False) -> dict[str, Any]:
         "orphan": bool(row["orphan"]),
         "resource_id": row["resource_id"],
         "remote_url": row["remote_url"],
+        "raw_hash": row["raw_hash"],
     }
     if full:
         record["descriptor"] = json.loads(row["descriptor"])

@@ -71,16 +71,18 @@ def harvested(c: Cursor, e: Any) -> None:
         e.remote_url,
         stamp(e),
         e.content_hash,
+        getattr(e, "raw_hash", "") or None,  # events recorded before raw storage have none
     )
     c.execute(
         "INSERT INTO records (id, harvester_id, resource_id, remote_id, title, abstract, keywords, bbox, crs,"
-        " links, descriptor, remote_url, harvested_at, content_hash, orphan)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+        " links, descriptor, remote_url, harvested_at, content_hash, raw_hash, orphan)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
         " ON CONFLICT (id) DO UPDATE SET harvester_id = excluded.harvester_id,"
         " resource_id = excluded.resource_id, remote_id = excluded.remote_id, title = excluded.title,"
         " abstract = excluded.abstract, keywords = excluded.keywords, bbox = excluded.bbox, crs = excluded.crs,"
         " links = excluded.links, descriptor = excluded.descriptor, remote_url = excluded.remote_url,"
-        " harvested_at = excluded.harvested_at, content_hash = excluded.content_hash, orphan = 0",
+        " harvested_at = excluded.harvested_at, content_hash = excluded.content_hash,"
+        " raw_hash = excluded.raw_hash, orphan = 0",
         (str(e.record_id), *values),
     )
 

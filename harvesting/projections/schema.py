@@ -95,6 +95,7 @@ TABLES: dict[str, str] = {
             remote_url TEXT NOT NULL,
             harvested_at TEXT NOT NULL,
             content_hash TEXT NOT NULL,
+            raw_hash TEXT,
             orphan INTEGER NOT NULL
         )""",
 }

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 
 from harvesting.remotes.base import Remote, RemoteError, RemoteOptions
 from harvesting.remotes.http import HttpClient
 
-REMOTE_TYPES = ("geonode", "wms")
+# harvester type -> (module, class)
+_REMOTES: dict[str, tuple[str, str]] = {
+    "geonode": ("harvesting.remotes.geonode", "GeoNodeRemote"),
+    "wms": ("harvesting.remotes.wms", "WmsRemote"),
+    "arcgis": ("harvesting.remotes.arcgis", "ArcGisRemote"),
+    "csw": ("harvesting.remotes.csw", "CswRemote"),
+    "ogcapi-records": ("harvesting.remotes.ogcapi_records", "OgcApiRecordsRemote"),
+    "stac": ("harvesting.remotes.stac", "StacRemote"),
+}
+REMOTE_TYPES = tuple(_REMOTES)
 
 
 def make_remote(type_: str, url: str, options: Mapping[str, str], http: HttpClient) -> Remote:
-    opts = RemoteOptions(dict(options))
-    if type_ == "geonode":
-        from harvesting.remotes.geonode import GeoNodeRemote
-
-        return GeoNodeRemote(url, opts, http)
-    if type_ == "wms":
-        from harvesting.remotes.wms import WmsRemote
-
-        return WmsRemote(url, opts, http)
-    raise RemoteError("bad-option", f"unknown harvester type {type_!r} (known: {', '.join(REMOTE_TYPES)})")
+    try:
+        module_name, class_name = _REMOTES[type_]
+    except KeyError:
+        raise RemoteError(
+            "bad-option", f"unknown harvester type {type_!r} (known: {', '.join(REMOTE_TYPES)})"
+        ) from None
+    remote_class = getattr(importlib.import_module(module_name), class_name)
+    remote: Remote = remote_class(url, RemoteOptions(dict(options)), http)
+    return remote

@@ -42,9 +42,17 @@ class BriefResource:
 
 @dataclass(frozen=True)
 class ListingPage:
+    """One page of a listing. The positions (1-based index of the page's first
+    record, and of the next page's) and the page size asked for let the lister
+    catch misbehaving paging whatever the protocol; remotes without positions
+    leave them None."""
+
     resources: list[BriefResource]
     next_cursor: str | None
     total: int | None = None
+    position: int | None = None
+    next_position: int | None = None
+    requested: int | None = None
 
 
 @dataclass(frozen=True)
@@ -118,3 +126,7 @@ class Remote(Protocol):
     def list_resources(self, cursor: str | None) -> ListingPage: ...
 
     def fetch(self, remote_id: str) -> FetchedResource: ...
+
+    def reparse(self, raw: bytes, remote_id: str) -> FetchedResource:
+        """Rebuilds a resource from a stored raw document, without I/O (reimport)."""
+        ...

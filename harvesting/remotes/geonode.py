@@ -584,3 +584,8 @@ class GeoNodeRemote:
                 f"{where}: expected resource {remote_id}, got {descriptor['identifier']} (pk {location.pk} reused?)",
             )
         return finished(descriptor, response.body, modified=_opt_text(entry.get("last_updated")))
+
+    def reparse(self, raw: bytes, remote_id: str) -> FetchedResource:
+        where = f"stored document of {remote_id}"
+        entry = detail_entry(decode_json(raw, where), "", where)
+        return finished(normalise_resource(entry), raw, modified=_opt_text(entry.get("last_updated")))

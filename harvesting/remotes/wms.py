@@ -9,6 +9,7 @@ request, not N.
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import threading
 import time
@@ -91,6 +92,9 @@ class Capabilities:
     access_constraints: str | None
     fees: str | None
     layers: list[WmsLayer]
+    # The whole document is each layer's raw document: a layer fragment alone
+    # lacks what it inherits, and a content-addressed store keeps it once.
+    body: bytes = b""
     _by_name: dict[str, WmsLayer] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -161,6 +165,7 @@ def parse_capabilities(body: bytes, url: str) -> Capabilities:
         access_constraints=find_text(service, "AccessConstraints") if service is not None else None,
         fees=find_text(service, "Fees") if service is not None else None,
         layers=layers,
+        body=body,
     )
 
 
@@ -488,7 +493,7 @@ def layer_resource(caps: Capabilities, name: str) -> FetchedResource:
     layer = caps.layer(name)
     if layer is None:
         raise RemoteError("not-found", f"{caps.url}: no layer named {name!r} in the capabilities")
-    return finished(build_descriptor(caps, layer), layer.raw)
+    return finished(build_descriptor(caps, layer), caps.body or layer.raw)
 
 
 def matches_title_filter(layer: WmsLayer, title_filter: str | None) -> bool:
@@ -517,6 +522,7 @@ class WmsRemote:
         self._lock = threading.Lock()
         self._cached: Capabilities | None = None
         self._cached_at = 0.0
+        self._reparsed: dict[str, Capabilities] = {}
 
     def capabilities_url(self) -> str:
         return with_params(self.url, {"SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": self.version})
@@ -557,3 +563,13 @@ class WmsRemote:
 
     def fetch(self, remote_id: str) -> FetchedResource:
         return layer_resource(self._capabilities(refresh=False), remote_id)
+
+    def reparse(self, raw: bytes, remote_id: str) -> FetchedResource:
+        key = hashlib.sha256(raw).hexdigest()
+        with self._lock:
+            caps = self._reparsed.get(key)
+            if caps is None:
+                # Every layer of a reimport shares one stored document: parse it once.
+                caps = parse_capabilities(raw, self.capabilities_url())
+                self._reparsed = {key: caps}
+        return layer_resource(caps, remote_id)

@@ -7,6 +7,7 @@ process just writes commands and watches the read models.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -32,6 +33,7 @@ from harvesting.runners.process_managers import (
     Sweeper,
     fail_session,
 )
+from harvesting.runners.raw_store import RawStore
 from harvesting.runners.remotes import RemoteRegistry
 from harvesting.runners.storage import Database
 from harvesting.runners.work import Job, Outcome, OutcomeWriter, fetch_one
@@ -59,7 +61,8 @@ class Engine:
         self.remotes = remotes or RemoteRegistry(
             HttpClient(timeout_s=settings.http_timeout_s, max_bytes=settings.max_response_bytes)
         )
-        self.writer = OutcomeWriter(app)
+        self.raw_store = RawStore(db)
+        self.writer = OutcomeWriter(app, self.raw_store)
         self._outcomes: queue.Queue[Outcome] = queue.Queue()
         self._pool = ThreadPoolExecutor(max_workers=settings.parallel, thread_name_prefix="fetch")
         self._in_flight: dict[UUID, int] = defaultdict(int)
@@ -83,12 +86,19 @@ class Engine:
         self.projector.catch_up()
         self._started = True
         rows = self.db.query(
-            "SELECT w.session_id, s.harvester_id, w.resource_id, r.remote_id FROM session_work w"
+            "SELECT w.session_id, s.harvester_id, w.resource_id, r.remote_id, s.parameters FROM session_work w"
             " JOIN sessions s ON s.id = w.session_id JOIN harvestable_resources r ON r.id = w.resource_id"
             " WHERE w.outcome IS NULL AND s.status IN ('on-going', 'aborting') ORDER BY w.session_id, r.remote_id"
         )
         jobs = [
-            Job(UUID(r["session_id"]), UUID(r["harvester_id"]), UUID(r["resource_id"]), r["remote_id"]) for r in rows
+            Job(
+                UUID(r["session_id"]),
+                UUID(r["harvester_id"]),
+                UUID(r["resource_id"]),
+                r["remote_id"],
+                reimport=bool(json.loads(r["parameters"]).get("reimport")),
+            )
+            for r in rows
         ]
         if jobs:
             log.info("resuming %d planned resource(s) without outcome", len(jobs))
@@ -113,7 +123,7 @@ class Engine:
         if job.session_id in self._cancelled:
             self._outcomes.put(Outcome(job, None, "fetch", "cancelled", "session no longer active"))
             return
-        self._outcomes.put(fetch_one(job, self.app, self.remotes))
+        self._outcomes.put(fetch_one(job, self.app, self.remotes, self.raw_store))
 
     @property
     def busy(self) -> bool:

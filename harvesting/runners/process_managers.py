@@ -194,6 +194,8 @@ class Dispatcher:
         if not session.is_active or session.planned is not None:
             return Effect()
         harvester = self.app.harvester_by_id(session.harvester_id)
+        if session.parameters.get("reimport"):
+            return self._plan(session, harvester, reimport=True)
         try:
             remote = self.remotes.for_harvester(harvester)
             available = remote.check_availability()
@@ -204,13 +206,23 @@ class Dispatcher:
         if not available:
             session.finish(FINISHED_ALL_FAILED, {}, f"remote unavailable: {problem}; no record touched")
             return Effect(_closing(session, harvester))
-        rows = self.db.query(
-            "SELECT id, remote_id FROM harvestable_resources WHERE harvester_id = ? AND should_be_harvested = 1"
-            " AND removed = 0 ORDER BY remote_id",
-            (str(harvester.id),),
-        )
+        return self._plan(session, harvester, reimport=False)
+
+    def _plan(self, session: HarvestingSession, harvester: Harvester, reimport: bool) -> Effect:
+        if reimport:
+            # Everything that has a record, selected or not: a reimport rebuilds the catalogue as it is.
+            sql = (
+                "SELECT r.id, r.remote_id FROM harvestable_resources r JOIN records c ON c.resource_id = r.id"
+                " WHERE r.harvester_id = ? AND r.removed = 0 ORDER BY r.remote_id"
+            )
+        else:
+            sql = (
+                "SELECT id, remote_id FROM harvestable_resources WHERE harvester_id = ? AND should_be_harvested = 1"
+                " AND removed = 0 ORDER BY remote_id"
+            )
+        rows = self.db.query(sql, (str(harvester.id),))
         session.plan_work([UUID(r["id"]) for r in rows])
-        jobs = [Job(session.id, harvester.id, UUID(r["id"]), r["remote_id"]) for r in rows]
+        jobs = [Job(session.id, harvester.id, UUID(r["id"]), r["remote_id"], reimport=reimport) for r in rows]
         return Effect([session, harvester], after_commit=lambda: self.enqueue(jobs))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -13,6 +14,7 @@ from eventsourcing.domain import Aggregate
 from harvesting.application import HarvestingApplication
 from harvesting.domain.resource import HarvestableResource
 from harvesting.remotes.base import FetchedResource, RemoteError
+from harvesting.runners.raw_store import RawStore
 from harvesting.runners.remotes import RemoteRegistry
 
 
@@ -22,6 +24,7 @@ class Job:
     harvester_id: UUID
     resource_id: UUID
     remote_id: str
+    reimport: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,12 +38,14 @@ class Outcome:
     unchanged_per_listing: bool = False
 
 
-def fetch_one(job: Job, app: HarvestingApplication, remotes: RemoteRegistry) -> Outcome:
+def fetch_one(job: Job, app: HarvestingApplication, remotes: RemoteRegistry, raw_store: RawStore) -> Outcome:
     """Never raises: whatever goes wrong becomes a failed outcome with a message,
     so a bug in one fetch cannot leave a session waiting forever."""
     try:
         harvester = app.harvester_by_id(job.harvester_id)
         resource = app.resource(job.resource_id)
+        if job.reimport:
+            return _reimport_one(job, harvester, resource, remotes, raw_store)
         if resource is not None and resource.listed_as_unchanged():
             # The listing's modified time equals the harvested one: no detail request.
             return Outcome(job, None, remote_url=harvester.url, unchanged_per_listing=True)
@@ -53,12 +58,30 @@ def fetch_one(job: Job, app: HarvestingApplication, remotes: RemoteRegistry) -> 
         return Outcome(job, None, "fetch", "internal-error", f"{type(e).__name__}: {e}")
 
 
+def _reimport_one(
+    job: Job, harvester: Any, resource: HarvestableResource | None, remotes: RemoteRegistry, raw_store: RawStore
+) -> Outcome:
+    """Rebuilds a record from its stored raw document: the remote is not contacted."""
+    digest = resource.raw_hash if resource is not None else None
+    if not digest:
+        return Outcome(job, None, "reimport", "not-found", "no raw document stored for this resource")
+    raw = raw_store.get(digest)
+    if raw is None:
+        return Outcome(job, None, "reimport", "not-found", f"raw document {digest} is missing from the store")
+    try:
+        fetched = remotes.for_harvester(harvester).reparse(raw, job.remote_id)
+    except RemoteError as e:
+        return Outcome(job, None, "reimport", e.kind, e.message)
+    return Outcome(job, fetched, remote_url=harvester.url)
+
+
 class OutcomeWriter:
     """Records a batch of outcomes of one session in a single save: resource
     events plus one ProgressRecorded on the session."""
 
-    def __init__(self, app: HarvestingApplication) -> None:
+    def __init__(self, app: HarvestingApplication, raw_store: RawStore) -> None:
         self.app = app
+        self.raw_store = raw_store
         self.batches_written = 0
         crash_after = os.environ.get("HARVEST_CRASH_AFTER_BATCHES", "")
         # Fault injection for the crash-resume tests: a real SIGKILL at a known point.
@@ -75,6 +98,7 @@ class OutcomeWriter:
         harvested: list[UUID] = []
         unchanged: list[UUID] = []
         failed: list[UUID] = []
+        to_record: list[tuple[HarvestableResource, Outcome, FetchedResource]] = []
         for outcome in outcomes:
             resource = self.app.resource(outcome.job.resource_id)
             if resource is None or resource.already_recorded_in(session_id):
@@ -90,11 +114,20 @@ class OutcomeWriter:
             elif resource.is_unchanged(fetched.content_hash, fetched.modified):
                 unchanged.append(resource.id)
             else:
-                resource.record_harvest(
-                    session_id, fetched.content_hash, fetched.descriptor, fetched.modified, outcome.remote_url
-                )
-                harvested.append(resource.id)
-                touched.append(resource)
+                to_record.append((resource, outcome, fetched))
+        # Raw documents first (idempotent): an event never names a missing document.
+        digests = self.raw_store.put_many(fetched.raw for _, _, fetched in to_record)
+        for resource, outcome, fetched in to_record:
+            resource.record_harvest(
+                session_id,
+                fetched.content_hash,
+                fetched.descriptor,
+                fetched.modified,
+                outcome.remote_url,
+                digests[id(fetched.raw)],
+            )
+            harvested.append(resource.id)
+            touched.append(resource)
         session.record_progress(harvested, unchanged, failed)
         touched.append(session)
         self.app.save(*touched)
