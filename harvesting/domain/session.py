@@ -38,6 +38,8 @@ class HarvestingSession(Aggregate):
         self.status = ON_GOING
         self.pages_listed = 0
         self.seen = 0
+        self.listed = 0
+        self.first_total: int | None = None
         self.new = 0
         self.changed = 0
         self.next_cursor: str | None = None
@@ -65,6 +67,9 @@ class HarvestingSession(Aggregate):
         total: int | None,
         new: int,
         changed: int,
+        listed: int | None = None,
+        position: int | None = None,
+        next_position: int | None = None,
     ) -> None:
         self._require_active()
         self._page_listed(
@@ -75,6 +80,9 @@ class HarvestingSession(Aggregate):
             total=total,
             new=new,
             changed=changed,
+            listed=len(remote_ids) if listed is None else listed,
+            position=position,
+            next_position=next_position,
         )
 
     @event("PageListed")
@@ -87,9 +95,15 @@ class HarvestingSession(Aggregate):
         total: int | None,
         new: int,
         changed: int,
+        listed: int = 0,
+        position: int | None = None,
+        next_position: int | None = None,
     ) -> None:
         self.pages_listed = page
         self.next_cursor = next_cursor
+        self.listed += listed
+        if self.first_total is None:
+            self.first_total = total
         self.seen += len(remote_ids)
         self.new += new
         self.changed += changed

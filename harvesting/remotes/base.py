@@ -53,6 +53,13 @@ class ListingPage:
     position: int | None = None
     next_position: int | None = None
     requested: int | None = None
+    # Entries the remote sent on this page before any client-side filter
+    # (None: all of `resources`); paging checks count these, not the kept ones.
+    raw_count: int | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.resources) if self.raw_count is None else self.raw_count
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,7 @@ def read_listing(
     resource_types: tuple[str, ...] = (),
     title_filter: str | None = None,
     where: str = "listing",
+    page_size: int | None = None,
 ) -> tuple[ListingPage, dict[str, ResourceLocation]]:
     """A listing page plus where each kept resource's details live.
 
@@ -245,6 +246,11 @@ def read_listing(
     # An empty raw page that still advertises a next page would loop forever.
     has_next = bool(entries) and _has_next(data, page)
     total = data.get("total")
+    # Page-number paging: positions follow from the page size the server used,
+    # so the lister can see a short page that would make the next one skip records.
+    reported_size = data.get("page_size")
+    size = reported_size if isinstance(reported_size, int) and reported_size > 0 else page_size
+    position = (page - 1) * size + 1 if size else None
     listing = ListingPage(
         resources=[
             BriefResource(remote_id=e.uuid, title=e.title, resource_type=e.resource_type, modified=e.modified)
@@ -252,6 +258,10 @@ def read_listing(
         ],
         next_cursor=str(page + 1) if has_next else None,
         total=total if isinstance(total, int) and not isinstance(total, bool) else None,
+        position=position,
+        next_position=page * size + 1 if size and has_next else None,
+        requested=page_size,
+        raw_count=len(entries),
     )
     return listing, {e.uuid: ResourceLocation(pk=e.pk, resource_type=e.resource_type) for e in kept}
 
@@ -539,6 +549,7 @@ class GeoNodeRemote:
             resource_types=self.resource_types,
             title_filter=self.title_filter,
             where=f"GET {response.url}",
+            page_size=self.page_size,
         )
         with self._lock:
             self._locations.update(locations)

@@ -69,7 +69,7 @@ class Engine:
         self._cancelled: set[UUID] = set()
         self._lock = threading.Lock()
         self.process_managers = [
-            Lister(app, self.remotes),
+            Lister(app, db, self.remotes),
             Dispatcher(app, db, self.remotes, self.enqueue),
             Sweeper(app, db),
             CompletionDetector(app, db),

@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from harvesting.application import HarvestingApplication
-from harvesting.domain import decisions
+from harvesting.domain import decisions, listing
 from harvesting.domain.harvester import Harvester
 from harvesting.domain.resource import HarvestableResource, resource_id
 from harvesting.domain.session import (
@@ -27,7 +27,7 @@ from harvesting.domain.session import (
     REFRESH,
     HarvestingSession,
 )
-from harvesting.remotes.base import RemoteError
+from harvesting.remotes.base import ListingPage, RemoteError
 from harvesting.runners.remotes import RemoteRegistry
 from harvesting.runners.storage import Database
 from harvesting.runners.work import Job
@@ -44,15 +44,22 @@ def _closing(session: HarvestingSession, harvester: Harvester) -> list[Aggregate
     return [session, harvester]
 
 
+class TruncatedListing(Exception):
+    """The listing cannot be trusted past this point; the reason says why."""
+
+
 class Lister:
     """Refresh: walks the remote listing page by page; each page is saved as it
-    comes, with the cursor, so a restart resumes mid-listing."""
+    comes, with the cursor, so a restart resumes mid-listing. Every page is
+    judged (domain/listing.py): any anomaly truncates the listing, and a
+    truncated listing is never swept."""
 
     name = "pm:lister"
     topics: ClassVar[list[str]] = [get_topic(HarvestingSession.SessionStarted)]  # type: ignore[attr-defined]
 
-    def __init__(self, app: HarvestingApplication, remotes: RemoteRegistry) -> None:
+    def __init__(self, app: HarvestingApplication, db: Database, remotes: RemoteRegistry) -> None:
         self.app = app
+        self.db = db
         self.remotes = remotes
 
     def handle(self, event: Any) -> Effect:
@@ -64,42 +71,52 @@ class Lister:
         harvester = self.app.harvester_by_id(session.harvester_id)
         try:
             remote = self.remotes.for_harvester(harvester)
-            self._walk(session, harvester, remote)
-        except RemoteError as e:
-            session.complete_listing(False, session.seen, str(e))
-            session.finish(FINISHED_ALL_FAILED, self._counts(session), f"listing failed: {e}")
-            return Effect(_closing(session, harvester))
-        verdict = decisions.judge_listing(session.seen, session.pages_listed)
-        session.complete_listing(verdict.complete, session.seen, verdict.reason)
-        if not verdict.complete:
+            reason = self._walk(session, harvester, remote)
+        except (RemoteError, TruncatedListing) as e:
+            reason = str(e)
+        if reason is None:
+            verdict = decisions.judge_listing(session.seen, session.pages_listed)
+            if verdict.complete:
+                session.complete_listing(True, session.seen, "")
+                return Effect([session])
+            session.complete_listing(False, session.seen, verdict.reason)
             session.finish(FINISHED_ALL_FAILED, self._counts(session), verdict.reason)
             return Effect(_closing(session, harvester))
-        return Effect([session])
+        session.complete_listing(False, session.seen, reason)
+        if session.pages_listed:
+            message = f"listing truncated: {reason}; kept what was listed, nothing swept"
+            session.finish(FINISHED_SOME_FAILED, self._counts(session), message)
+        else:
+            session.finish(FINISHED_ALL_FAILED, self._counts(session), f"listing failed: {reason}")
+        return Effect(_closing(session, harvester))
 
-    def _walk(self, session: HarvestingSession, harvester: Harvester, remote: Any) -> None:
+    def _so_far(self, session: HarvestingSession) -> listing.ListingSoFar:
+        return listing.ListingSoFar(pages=session.pages_listed, seen=session.listed, first_total=session.first_total)
+
+    def _walk(self, session: HarvestingSession, harvester: Harvester, remote: Any) -> str | None:
+        drift = float(harvester.policy.get("max_total_drift", listing.DEFAULT_MAX_TOTAL_DRIFT))
         if session.pages_listed and session.next_cursor is None:
-            return  # walked to the end before a crash; only completion is missing
+            # Walked to the end before a crash; only the verdict is missing.
+            return listing.judge_end(self._so_far(session), session.first_total, drift)
+        seen = self._seen_before(session)
         cursor = session.next_cursor
         while True:
-            page = remote.list_resources(cursor)
-            touched: list[Aggregate] = []
-            new = changed = 0
-            for brief in page.resources:
-                resource = self.app.resource(resource_id(harvester.id, brief.remote_id))
-                if resource is None:
-                    resource = HarvestableResource(
-                        harvester_id=harvester.id,
-                        remote_id=brief.remote_id,
-                        title=brief.title,
-                        resource_type=brief.resource_type,
-                        modified=brief.modified,
-                        should_be_harvested=harvester.select_new,
-                    )
-                    new += 1
-                    touched.append(resource)
-                elif resource.note_listed(brief.title, brief.resource_type, brief.modified):
-                    changed += 1
-                    touched.append(resource)
+            number = session.pages_listed + 1
+            page = self._page(remote, cursor, number)
+            facts = listing.PageFacts(
+                number=number,
+                count=page.count,
+                total=page.total,
+                position=page.position,
+                next_position=page.next_position,
+                requested=page.requested,
+                has_next=page.next_cursor is not None,
+            )
+            reason = listing.judge_page(self._so_far(session), facts, drift)
+            ids = [resource_id(harvester.id, b.remote_id) for b in page.resources]
+            duplicates = [b.remote_id for b, rid in zip(page.resources, ids, strict=True) if rid in seen]
+            reason = reason or listing.duplicates_reason(number, duplicates)
+            new, changed, touched = self._note(harvester, page)
             session.record_page(
                 cursor=cursor,
                 next_cursor=page.next_cursor,
@@ -107,11 +124,62 @@ class Lister:
                 total=page.total,
                 new=new,
                 changed=changed,
+                listed=page.count,
+                position=page.position,
+                next_position=page.next_position,
             )
             self.app.save(session, *touched)
+            seen.update(ids)
+            if reason is not None:
+                return reason
             if page.next_cursor is None:
-                return
+                return listing.judge_end(self._so_far(session), page.total, drift)
             cursor = page.next_cursor
+
+    def _seen_before(self, session: HarvestingSession) -> set[UUID]:
+        if not session.pages_listed:
+            return set()
+        rows = self.db.query("SELECT resource_id FROM listing_seen WHERE session_id = ?", (str(session.id),))
+        return {UUID(r["resource_id"]) for r in rows}
+
+    @staticmethod
+    def _page(remote: Any, cursor: str | None, number: int) -> ListingPage:
+        """A page that fails to parse is asked for once more, then the listing is
+        truncated: never silently skipped (GeoNode takes a failed page for an empty one)."""
+        try:
+            page: ListingPage = remote.list_resources(cursor)
+            return page
+        except RemoteError as e:
+            if e.kind != "parse-error":
+                raise
+        try:
+            page = remote.list_resources(cursor)
+            return page
+        except RemoteError as e:
+            if e.kind != "parse-error":
+                raise
+            raise TruncatedListing(f"page {number} failed to parse twice: {e}") from None
+
+    def _note(self, harvester: Harvester, page: ListingPage) -> tuple[int, int, list[Aggregate]]:
+        touched: list[Aggregate] = []
+        new = changed = 0
+        for brief in page.resources:
+            resource = self.app.resource(resource_id(harvester.id, brief.remote_id))
+            if resource is None:
+                resource = HarvestableResource(
+                    harvester_id=harvester.id,
+                    remote_id=brief.remote_id,
+                    title=brief.title,
+                    resource_type=brief.resource_type,
+                    modified=brief.modified,
+                    should_be_harvested=harvester.select_new,
+                )
+                new += 1
+                touched.append(resource)
+            elif resource.note_listed(brief.title, brief.resource_type, brief.modified):
+                changed += 1
+                touched.append(resource)
+        return new, changed, touched
 
     @staticmethod
     def _counts(session: HarvestingSession) -> dict[str, int]:
