@@ -51,7 +51,8 @@ def test_short_page_without_positions() -> None:
 
 
 def test_the_last_page_may_be_short() -> None:
-    assert judge_page(ListingSoFar(9, 90, 97), page(count=7, next_position=None, has_next=False)) is None
+    last = page(number=10, count=7, total=97, position=91, next_position=None, has_next=False)
+    assert judge_page(ListingSoFar(9, 90, 97), last) is None
 
 
 def test_empty_page_before_the_end() -> None:
