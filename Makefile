@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test unit integration lint clean
+.PHONY: install demo test unit lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: install
 
 unit: install
 	$(BIN)/pytest -q tests/unit
+
+# Throughput and peak memory, ours against a peer-like baseline, side by side (printed, never asserted).
+bench: install
+	$(BIN)/python -m bench.harvest_bench
 
 lint: install
 	$(BIN)/ruff check harvesting tests
