@@ -109,6 +109,13 @@ def _check_url(url: str) -> str:
 @click.option("--delete-orphans/--keep-orphans", default=False, help="What happens to records of stale resources.")
 @click.option("--select-new/--no-select-new", default=True, help="Harvest newly discovered resources.")
 @click.option("--max-stale-share", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True)
+@click.option(
+    "--max-total-drift",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.01,
+    show_default=True,
+    help="Tolerated change of the remote's total during one listing before it counts as truncated.",
+)
 @json_option
 @expected_failures
 def harvester_add(
@@ -121,6 +128,7 @@ def harvester_add(
     delete_orphans: bool,
     select_new: bool,
     max_stale_share: float,
+    max_total_drift: float,
     as_json: bool,
 ) -> None:
     """Register a harvester NAME for a remote."""
@@ -128,6 +136,7 @@ def harvester_add(
         "delete_orphans": delete_orphans,
         "select_new": select_new,
         "max_stale_share": max_stale_share,
+        "max_total_drift": max_total_drift,
         "refresh_every_s": parse_duration(refresh_every, "--refresh-every"),
         "harvest_every_s": parse_duration(harvest_every, "--harvest-every"),
     }
