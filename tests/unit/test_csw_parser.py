@@ -1049,8 +1049,8 @@ INTEROP_RECORDS = sorted(
 
 
 def test_interop_record_sets_are_all_there() -> None:
-    # 12 CITE Dublin Core records and 17 ISO records: an empty glob must fail, not skip.
-    assert len(INTEROP_RECORDS) == 29
+    # 12 CITE Dublin Core files and 18 apiso ISO files: an empty glob must fail, not skip.
+    assert len(INTEROP_RECORDS) == 30
 
 
 @pytest.mark.parametrize("relative", INTEROP_RECORDS)
