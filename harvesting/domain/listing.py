@@ -48,14 +48,16 @@ def judge_page(so_far: ListingSoFar, page: PageFacts, max_drift: float = DEFAULT
             f"the remote's total changed from {so_far.first_total} to {page.total} during the listing "
             f"(page {page.number}), more than the tolerated {max_drift:.1%}"
         )
+    if page.next_position is not None and page.total is not None and page.next_position > page.total + 1:
+        # Checked even on a last page: a next position past the total is how
+        # such a listing usually ends early.
+        return f"page {page.number}: next position {page.next_position} is past the total of {page.total}"
     if page.position is not None and page.next_position is not None and page.has_next:
         if page.next_position <= page.position:
             return (
                 f"page {page.number}: next position {page.next_position} does not move past position "
                 f"{page.position} (paging goes backwards)"
             )
-        if page.total is not None and page.next_position > page.total + 1:
-            return f"page {page.number}: next position {page.next_position} is past the total of {page.total}"
         if page.next_position != page.position + page.count:
             return (
                 f"page {page.number}: {page.count} record(s) from position {page.position}, but the next page "

@@ -40,6 +40,11 @@ def test_next_position_past_the_total() -> None:
     assert reason is not None and "past the total of 100" in reason
 
 
+def test_next_position_past_the_total_on_what_the_remote_calls_its_last_page() -> None:
+    reason = judge_page(ListingSoFar(1, 10, 100), page(position=21, next_position=150, has_next=False))
+    assert reason is not None and "past the total of 100" in reason
+
+
 def test_next_position_skipping_records() -> None:
     reason = judge_page(ListingSoFar(1, 10, 100), page(count=7))
     assert reason is not None and "skipped or repeated" in reason
