@@ -54,6 +54,9 @@ from harvesting.remotes.base import (
     finished,
 )
 from harvesting.remotes.http import HttpClient
+from harvesting.remotes.values import finite_number as _number
+from harvesting.remotes.values import integer as _int
+from harvesting.remotes.values import text as _text
 
 SERVICE_TYPES = ("MapServer", "FeatureServer", "ImageServer")
 _CANONICAL_TYPES = {t.lower(): t for t in SERVICE_TYPES}
@@ -416,24 +419,6 @@ def filter_resources(resources: list[BriefResource], layer_filter: str | None) -
 
 
 # --- descriptor ------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def iso_from_epoch_ms(value: Any) -> str | None:

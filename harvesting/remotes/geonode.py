@@ -27,6 +27,8 @@ from harvesting.remotes.base import (
     finished,
 )
 from harvesting.remotes.http import HttpClient
+from harvesting.remotes.values import finite_number as _number
+from harvesting.remotes.values import text as _text
 
 DEFAULT_PAGE_SIZE = 50
 
@@ -163,10 +165,6 @@ def check_listing_status(status: int, body: bytes, page: int, url: str) -> None:
     raise RemoteError("http-error", f"GET {url}: HTTP {status} {detail}".rstrip())
 
 
-def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _opt_text(value: Any) -> str | None:
     text = _text(value)
     return text or None
@@ -289,16 +287,6 @@ def detail_entry(data: Any, resource_type: str, where: str = "detail") -> dict[s
     raise RemoteError(
         "parse-error", f"{where}: JSON has no '{expected}' object (keys: {', '.join(sorted(data)) or 'none'})"
     )
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _normalise_crs(value: Any) -> str | None:
