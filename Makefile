@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test unit lint bench clean
+.PHONY: install demo test unit lint bench interop clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,18 +20,24 @@ demo: install
 # The whole suite: unit, integration (real SQLite, PostgreSQL, MapServer, loopback HTTP).
 test: install
 	$(BIN)/python -m tests.services
-	$(BIN)/pytest -q -n 2 --dist loadfile tests
+	$(BIN)/pytest -q -n 2 --dist loadfile --ignore=tests/interop tests
 
 unit: install
 	$(BIN)/pytest -q tests/unit
+
+# Real servers on 127.0.0.1 (MapServer, MapProxy, pycsw 2.6 and 3, rustac, Koop), installed under
+# .interop/ on first use (apt, one venv each, npm), each harvested through the CLI.
+interop: install
+	$(BIN)/python -m interop install
+	$(BIN)/pytest -q tests/interop
 
 # Throughput and peak memory, ours against a peer-like baseline, side by side (printed, never asserted).
 bench: install
 	$(BIN)/python -m bench.harvest_bench
 
 lint: install
-	$(BIN)/ruff check harvesting tests
+	$(BIN)/ruff check harvesting tests interop bench
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) harvest-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) harvest-data .interop .pytest_cache .mypy_cache .ruff_cache

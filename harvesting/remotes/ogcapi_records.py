@@ -61,6 +61,7 @@ from harvesting.remotes.ogcapi import (
     with_query,
     without_query,
 )
+from harvesting.remotes.stac import COLLECTION_PREFIX, collection_descriptor
 
 DEFAULT_LIMIT = 100
 RECORDS_CORE = "/spec/ogcapi-records-1/1.0/conf/core"
@@ -323,9 +324,16 @@ def record_descriptor(feature: Any, remote_id: str, base_url: str, where: str) -
     CSW facade writes it as a bare date string, and older drafts kept it in
     `properties`; all are read. Links resolve against the record's self link.
     """
+    collection, record_id = split_remote_id(remote_id)
+    if isinstance(feature, dict) and feature.get("type") == "Collection":
+        # pycsw 3 serves a parent STAC Collection among its records as the bare
+        # STAC document: it was listed, so it is read, never dropped.
+        d = collection_descriptor(feature, f"{COLLECTION_PREFIX}{record_id}", base_url, where)
+        d["identifier"] = remote_id
+        d["extra"] = {**d["extra"], "record_collection": collection}
+        return d
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         raise RemoteError("parse-error", f"{where}: not a GeoJSON Feature; not an OGC API record")
-    collection, record_id = split_remote_id(remote_id)
     found = feature_id(feature, where)
     if found != record_id:
         raise RemoteError("parse-error", f"{where}: asked for record {record_id!r}, the server answered {found!r}")

@@ -631,3 +631,16 @@ def test_every_copied_document_is_in_the_manifest_with_its_size() -> None:
         str(p.relative_to(DATA)): p.stat().st_size for p in DATA.rglob("*") if p.is_file() and p.name != "MANIFEST.md"
     }
     assert copied == listed
+
+
+def test_a_stac_collection_served_among_records_reads_as_a_record() -> None:
+    # pycsw 3 lists a parent STAC Collection in its records collection as the bare STAC document.
+    from harvesting.remotes.ogcapi_records import record_descriptor
+
+    collection = json.loads((DATA / "stac/stac-spec/collection.json").read_bytes())
+    d = record_descriptor(collection, "metadata:main/simple-collection", "http://h/", "test")
+    assert d["identifier"] == "metadata:main/simple-collection"
+    assert d["title"] == "Simple Example Collection"
+    assert d["resource_type"] == "collection"
+    assert d["bbox"] == pytest.approx([172.91173669923782, 1.3438851951615003, 172.95469614953714, 1.3690476620161975])
+    assert d["extra"]["record_collection"] == "metadata:main"

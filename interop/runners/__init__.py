@@ -1,0 +1,1 @@
+"""Scripts run by the servers' own interpreters (their venvs), never imported by the project."""
