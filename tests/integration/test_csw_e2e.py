@@ -96,3 +96,16 @@ def test_csw_next_record_that_lies_truncates_the_listing(sqlite_cli: Cli, lie: s
     assert (result.returncode, session["status"], session["listing"]) == (1, "finished-some-failed", "truncated")
     assert reason in session["message"]
     assert sqlite_cli.json("records") == records
+
+
+def test_csw_reimport_with_the_catalogue_switched_off(sqlite_cli: Cli) -> None:
+    site = CswSite(maxrecords=100)
+    site.records = {CSW_NS: [], GMD_NS: synthetic_iso_records(30)}
+    with LoopbackCsw(site) as server:
+        sqlite_cli("harvester", "add", "cat", "--type", "csw", "--url", server.base + "/csw")
+        sqlite_cli("run", "cat")
+    records = sqlite_cli.json("records")
+    assert len(records) == 30
+    session = sqlite_cli.json("reimport", "cat")
+    assert (session["status"], session["unchanged"], session["failed"]) == ("finished-all-ok", 30, 0)
+    assert sqlite_cli.json("records") == records
