@@ -84,4 +84,4 @@ def duplicates_reason(page_number: int, duplicates: list[str]) -> str | None:
         return None
     shown = ", ".join(repr(d) for d in duplicates[:3])
     more = f" and {len(duplicates) - 3} more" if len(duplicates) > 3 else ""
-    return f"page {page_number} lists identifier(s) already listed on earlier pages: {shown}{more}"
+    return f"page {page_number} lists identifier(s) already listed: {shown}{more}"

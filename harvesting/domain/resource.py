@@ -56,6 +56,7 @@ class HarvestableResource(Aggregate):
         self.harvested_modified: str | None = None
         self.has_record = False
         self.raw_hash: str | None = None
+        self.harvested_fingerprint = ""
         self.last_session_id: UUID | None = None
 
     def note_listed(self, title: str, resource_type: str, modified: str | None) -> bool:
@@ -96,10 +97,17 @@ class HarvestableResource(Aggregate):
             return False
         return content_hash == self.content_hash
 
-    def listed_as_unchanged(self) -> bool:
+    def listed_as_unchanged(self, fingerprint: str) -> bool:
         """The remote's own modified time, when it gives one, spares a fetch:
-        the latest listing shows the same time as the harvested version."""
-        return self.has_record and self.modified is not None and self.modified == self.harvested_modified
+        the latest listing shows the same time as the harvested version, and
+        the harvester's configuration and our mapping (the fingerprint) are
+        those the record was made with."""
+        return (
+            self.has_record
+            and self.modified is not None
+            and self.modified == self.harvested_modified
+            and fingerprint == self.harvested_fingerprint
+        )
 
     def already_recorded_in(self, session_id: UUID) -> bool:
         return self.last_session_id == session_id
@@ -112,6 +120,7 @@ class HarvestableResource(Aggregate):
         modified: str | None,
         remote_url: str,
         raw_hash: str = "",
+        fingerprint: str = "",
     ) -> None:
         self._harvested(
             session_id=session_id,
@@ -121,6 +130,7 @@ class HarvestableResource(Aggregate):
             modified=modified,
             remote_url=remote_url,
             raw_hash=raw_hash,
+            fingerprint=fingerprint,
         )
 
     @event("ResourceHarvested")
@@ -133,9 +143,11 @@ class HarvestableResource(Aggregate):
         modified: str | None,
         remote_url: str,
         raw_hash: str = "",
+        fingerprint: str = "",
     ) -> None:
         self.content_hash = content_hash
         self.raw_hash = raw_hash or None
+        self.harvested_fingerprint = fingerprint
         self.harvested_modified = modified
         self.has_record = True
         self.last_session_id = session_id

@@ -40,6 +40,7 @@ class HarvestingSession(Aggregate):
         self.seen = 0
         self.listed = 0
         self.first_total: int | None = None
+        self.truncation: str | None = None
         self.new = 0
         self.changed = 0
         self.next_cursor: str | None = None
@@ -70,7 +71,10 @@ class HarvestingSession(Aggregate):
         listed: int | None = None,
         position: int | None = None,
         next_position: int | None = None,
+        anomaly: str | None = None,
     ) -> None:
+        """`anomaly` is why this page truncates the listing: recorded with the
+        page itself, so a crash before the verdict cannot forget it."""
         self._require_active()
         self._page_listed(
             page=self.pages_listed + 1,
@@ -83,6 +87,7 @@ class HarvestingSession(Aggregate):
             listed=len(remote_ids) if listed is None else listed,
             position=position,
             next_position=next_position,
+            anomaly=anomaly,
         )
 
     @event("PageListed")
@@ -98,8 +103,11 @@ class HarvestingSession(Aggregate):
         listed: int = 0,
         position: int | None = None,
         next_position: int | None = None,
+        anomaly: str | None = None,
     ) -> None:
         self.pages_listed = page
+        if anomaly and self.truncation is None:
+            self.truncation = anomaly
         self.next_cursor = next_cursor
         self.listed += listed
         if self.first_total is None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 from collections.abc import Mapping
 
 from harvesting.remotes.base import Remote, RemoteError, RemoteOptions
@@ -18,6 +20,17 @@ _REMOTES: dict[str, tuple[str, str]] = {
     "stac": ("harvesting.remotes.stac", "StacRemote"),
 }
 REMOTE_TYPES = tuple(_REMOTES)
+
+# Bump when any protocol's normalisation changes what a descriptor holds, so
+# that the listing's modified time no longer spares re-fetching old records.
+MAPPING_VERSION = "1"
+
+
+def remote_fingerprint(type_: str, url: str, options: Mapping[str, str]) -> str:
+    """What a record's content depends on besides the remote itself: the
+    harvester's configuration and our mapping."""
+    canonical = json.dumps([MAPPING_VERSION, type_, url, dict(options)], sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
 def make_remote(type_: str, url: str, options: Mapping[str, str], http: HttpClient) -> Remote:

@@ -395,7 +395,9 @@ def brief_of(descriptor: dict[str, Any]) -> BriefResource:
         remote_id=descriptor["identifier"],
         title=descriptor["title"],
         resource_type=descriptor["resource_type"],
-        modified=descriptor["dates"].get("modified"),
+        # lastEditDate dates the features, not the layer's metadata: never a
+        # reason to skip fetching the (small) layer document.
+        modified=None,
     )
 
 
@@ -819,20 +821,21 @@ class ArcGisRemote:
         return services
 
     def _list_directory(self, cursor: str | None) -> ListingPage:
+        services = self._services_for(cursor)
+        if not services and cursor is None:
+            return ListingPage(resources=[], next_cursor=None, total=0)
         index = 0
         if cursor is not None:
-            if not _is_layer_number(cursor):
-                raise RemoteError("bad-option", f"cursor {cursor!r} is not a service number")
-            index = int(cursor)
-        services = self._services_for(cursor)
-        if not services and index == 0:
-            return ListingPage(resources=[], next_cursor=None, total=0)
-        if index >= len(services):
-            raise RemoteError(
-                "not-found",
-                f"listing cursor {index} is past the {len(services)} services now in {self.target.entry_url}: "
-                "the services directory changed while it was listed; list again from the start",
-            )
+            # The cursor names the next service, not its index: a service deleted
+            # ahead of it while we list would otherwise shift the rest by one.
+            paths = [service.path for service in services]
+            if cursor not in paths:
+                raise RemoteError(
+                    "not-found",
+                    f"service {cursor!r}, where the listing was to go on, is no longer in {self.target.entry_url}: "
+                    "the services directory changed while it was listed",
+                )
+            index = paths.index(cursor)
         # A service with no (wanted) layers would be an empty page, which the
         # lister rightly takes for a broken listing: go on to the next service.
         resources: list[BriefResource] = []
@@ -847,5 +850,5 @@ class ArcGisRemote:
             index += 1
             if resources or index >= len(services):
                 break
-        next_cursor = str(index) if index < len(services) else None
+        next_cursor = services[index].path if index < len(services) else None
         return ListingPage(resources=resources, next_cursor=next_cursor, raw_count=raw_count)

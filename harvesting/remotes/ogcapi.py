@@ -670,6 +670,9 @@ class WalkStep:
     next_cursor: str | None
     position: int | None
     next_position: int | None
+    # The page ends its collection: it may be short even when the walk goes on
+    # to the next collection, so it claims no page size to the paging rules.
+    ends_target: bool = False
 
 
 def walk_step(
@@ -698,9 +701,9 @@ def walk_step(
     done = offset + len(page.features) if offset is not None else seen
     next_position = cursor.base + done + 1 if position is not None else None
     if cursor.index + 1 >= len(targets):
-        return WalkStep(resources, None, position, next_position)
+        return WalkStep(resources, None, position, next_position, ends_target=True)
     following = WalkCursor(cursor.index + 1, targets[cursor.index + 1], None, cursor.base + done, 0, cursor.total)
-    return WalkStep(resources, following.encode(), position, next_position)
+    return WalkStep(resources, following.encode(), position, next_position, ends_target=True)
 
 
 def probe_total(targets: list[str], first_page: Callable[[int, int], ItemsPage]) -> int | None:

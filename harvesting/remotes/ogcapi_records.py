@@ -183,7 +183,8 @@ def record_modified(feature: dict[str, Any]) -> str | None:
     properties = feature.get("properties")
     if not isinstance(properties, dict):
         return None
-    return date_text(properties.get("updated")) or date_text(properties.get("created"))
+    # `created` never changes, so it cannot tell an unchanged record.
+    return date_text(properties.get("updated"))
 
 
 def _properties(feature: dict[str, Any], where: str) -> dict[str, Any]:
@@ -487,7 +488,7 @@ class OgcApiRecordsRemote:
             total=state.total if len(targets) > 1 else page.matched,
             position=step.position,
             next_position=step.next_position,
-            requested=request.limit() or self.limit,
+            requested=None if step.ends_target else request.limit() or self.limit,
         )
 
     # -- records -----------------------------------------------------------

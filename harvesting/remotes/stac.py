@@ -154,7 +154,9 @@ def item_modified(item: dict[str, Any]) -> str | None:
     properties = item.get("properties")
     if not isinstance(properties, dict):
         return None
-    return date_text(properties.get("updated")) or date_text(properties.get("datetime"))
+    # Only a true modification stamp may spare a fetch: `datetime` is when the
+    # data was captured and stays put when the item's metadata changes.
+    return date_text(properties.get("updated"))
 
 
 def brief_item(item: dict[str, Any], collection: str | None, where: str) -> BriefResource:
@@ -605,7 +607,13 @@ class StacRemote:
         check_unique(resources, where)
         step = walk_step(["collections"], replace(state, index=0, target="collections"), request, page, resources)
         return ListingPage(
-            step.resources, step.next_cursor, page.matched, step.position, step.next_position, request.limit()
+            step.resources,
+            step.next_cursor,
+            page.matched,
+            step.position,
+            step.next_position,
+            None if step.ends_target else request.limit(),
+            raw_count=len(page.features),  # the collections option filters here, not on the server
         )
 
     def _first_request(self, target: Target, limit: int) -> PageRequest:
@@ -663,7 +671,7 @@ class StacRemote:
             total=state.total if len(api.targets) > 1 else page.matched,
             position=step.position,
             next_position=step.next_position,
-            requested=request.limit() or self.limit,
+            requested=None if step.ends_target else request.limit() or self.limit,
         )
 
     # -- static catalogues ---------------------------------------------------
@@ -782,7 +790,9 @@ class StacRemote:
                 self._containers[self.url] = container
         resources, next_cursor = self._static_page(cursor)
         check_unique(resources, f"static catalogue {self.url}")
-        return ListingPage(resources, next_cursor, requested=self.limit)
+        # Static pages are cut by a read budget and skipped links, so they may be
+        # short by design: no page size is claimed to the paging rules.
+        return ListingPage(resources, next_cursor, requested=None)
 
     def _static_url(self, remote_id: str) -> str:
         with self._lock:

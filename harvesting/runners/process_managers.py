@@ -95,6 +95,8 @@ class Lister:
 
     def _walk(self, session: HarvestingSession, harvester: Harvester, remote: Any) -> str | None:
         drift = float(harvester.policy.get("max_total_drift", listing.DEFAULT_MAX_TOTAL_DRIFT))
+        if session.truncation is not None:
+            return session.truncation  # judged before a crash: never walk on past it
         if session.pages_listed and session.next_cursor is None:
             # Walked to the end before a crash; only the verdict is missing.
             return listing.judge_end(self._so_far(session), session.first_total, drift)
@@ -114,7 +116,11 @@ class Lister:
             )
             reason = listing.judge_page(self._so_far(session), facts, drift)
             ids = [resource_id(harvester.id, b.remote_id) for b in page.resources]
-            duplicates = [b.remote_id for b, rid in zip(page.resources, ids, strict=True) if rid in seen]
+            duplicates: list[str] = []
+            for brief, rid in zip(page.resources, ids, strict=True):
+                if rid in seen:
+                    duplicates.append(brief.remote_id)
+                seen.add(rid)  # within the page too: listing A twice can hide B
             reason = reason or listing.duplicates_reason(number, duplicates)
             new, changed, touched = self._note(harvester, page)
             session.record_page(
@@ -127,9 +133,9 @@ class Lister:
                 listed=page.count,
                 position=page.position,
                 next_position=page.next_position,
+                anomaly=reason,
             )
             self.app.save(session, *touched)
-            seen.update(ids)
             if reason is not None:
                 return reason
             if page.next_cursor is None:

@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate
 
 from harvesting.application import HarvestingApplication
 from harvesting.domain.resource import HarvestableResource
+from harvesting.remotes import remote_fingerprint
 from harvesting.remotes.base import FetchedResource, RemoteError
 from harvesting.runners.raw_store import RawStore
 from harvesting.runners.remotes import RemoteRegistry
@@ -36,6 +37,7 @@ class Outcome:
     message: str = ""
     remote_url: str = ""
     unchanged_per_listing: bool = False
+    fingerprint: str = ""
 
 
 def fetch_one(job: Job, app: HarvestingApplication, remotes: RemoteRegistry, raw_store: RawStore) -> Outcome:
@@ -44,14 +46,15 @@ def fetch_one(job: Job, app: HarvestingApplication, remotes: RemoteRegistry, raw
     try:
         harvester = app.harvester_by_id(job.harvester_id)
         resource = app.resource(job.resource_id)
+        fingerprint = remote_fingerprint(harvester.remote_type, harvester.url, harvester.options)
         if job.reimport:
-            return _reimport_one(job, harvester, resource, remotes, raw_store)
-        if resource is not None and resource.listed_as_unchanged():
+            return _reimport_one(job, harvester, resource, remotes, raw_store, fingerprint)
+        if resource is not None and resource.listed_as_unchanged(fingerprint):
             # The listing's modified time equals the harvested one: no detail request.
             return Outcome(job, None, remote_url=harvester.url, unchanged_per_listing=True)
         remote = remotes.for_harvester(harvester)
         fetched = remote.fetch(job.remote_id)
-        return Outcome(job, fetched, remote_url=harvester.url)
+        return Outcome(job, fetched, remote_url=harvester.url, fingerprint=fingerprint)
     except RemoteError as e:
         return Outcome(job, None, "fetch", e.kind, e.message)
     except Exception as e:  # noqa: BLE001 - a bug must fail the resource, not the session
@@ -59,7 +62,12 @@ def fetch_one(job: Job, app: HarvestingApplication, remotes: RemoteRegistry, raw
 
 
 def _reimport_one(
-    job: Job, harvester: Any, resource: HarvestableResource | None, remotes: RemoteRegistry, raw_store: RawStore
+    job: Job,
+    harvester: Any,
+    resource: HarvestableResource | None,
+    remotes: RemoteRegistry,
+    raw_store: RawStore,
+    fingerprint: str,
 ) -> Outcome:
     """Rebuilds a record from its stored raw document: the remote is not contacted."""
     digest = resource.raw_hash if resource is not None else None
@@ -72,7 +80,7 @@ def _reimport_one(
         fetched = remotes.for_harvester(harvester).reparse(raw, job.remote_id)
     except RemoteError as e:
         return Outcome(job, None, "reimport", e.kind, e.message)
-    return Outcome(job, fetched, remote_url=harvester.url)
+    return Outcome(job, fetched, remote_url=harvester.url, fingerprint=fingerprint)
 
 
 class OutcomeWriter:
@@ -125,6 +133,7 @@ class OutcomeWriter:
                 fetched.modified,
                 outcome.remote_url,
                 digests[id(fetched.raw)],
+                outcome.fingerprint,
             )
             harvested.append(resource.id)
             touched.append(resource)

@@ -185,13 +185,14 @@ def test_directory_walk_one_page_per_service(server: LoopbackServer, site: ArcGi
     site.requests.clear()
     pages = walk(remote)
     # The empty FeatureServer is no page of its own: an empty page would read as a broken listing.
-    assert [p.next_cursor for p in pages] == ["1", "2", None]
+    # Cursors name the next service, so a service deleted mid-listing cannot shift the rest.
+    assert [p.next_cursor for p in pages] == ["Projects/Status/MapServer", "Empty/Nothing/FeatureServer", None]
     assert [len(p.resources) for p in pages] == [1, 24, 1]
     assert [p.raw_count for p in pages] == [1, 24, 1]
     assert all(p.total is None and p.position is None and p.next_position is None for p in pages)
     image = pages[0].resources[0]
     assert (image.remote_id, image.title, image.resource_type) == ("Elevation/ImageServer", "Elevation", "raster")
-    assert image.modified == "2023-11-14T22:13:20Z"
+    assert image.modified is None  # lastEditDate dates the data, never the layer metadata
     ids = [r.remote_id for p in pages for r in p.resources]
     assert ids[1:4] == ["Projects/Status/MapServer/1", "Projects/Status/MapServer/11", "Projects/Status/MapServer/12"]
     assert ids[-1] == "Lakes/lakes/FeatureServer/0"
@@ -250,7 +251,7 @@ def test_fetch_refuses_foreign_ids_without_a_request(
 
 def test_a_resumed_listing_rediscovers_the_services(server: LoopbackServer, site: ArcGisSite, http: HttpClient) -> None:
     # A new process (a fresh remote) continues at the cursor the previous one stored.
-    page = make(services_url(server), http).list_resources("2")
+    page = make(services_url(server), http).list_resources("Lakes/lakes/FeatureServer")
     assert [r.remote_id for r in page.resources] == ["Lakes/lakes/FeatureServer/0"]
     assert page.next_cursor is None
     assert "/rest/services" in site.paths()
@@ -263,9 +264,9 @@ def test_a_new_listing_walks_the_directory_again(server: LoopbackServer, site: A
     assert site.paths().count("/rest/services") == 2
 
 
-def test_cursor_past_the_services_now_found(server: LoopbackServer, http: HttpClient) -> None:
+def test_cursor_naming_a_service_that_is_gone(server: LoopbackServer, http: HttpClient) -> None:
     with pytest.raises(RemoteError, match="directory changed") as e:
-        make(services_url(server), http).list_resources("9")
+        make(services_url(server), http).list_resources("Gone/Service/MapServer")
     assert e.value.kind == "not-found"
 
 
@@ -383,9 +384,9 @@ def test_error_as_200_in_the_middle_of_a_walk(server: LoopbackServer, site: ArcG
         f"{KOOP}/lakes_MapServer_invalid_url_error.json"
     )
     remote = make(services_url(server), http)
-    assert remote.list_resources(None).next_cursor == "1"
+    assert remote.list_resources(None).next_cursor == "Projects/Status/MapServer"
     with pytest.raises(RemoteError) as e:
-        remote.list_resources("1")
+        remote.list_resources("Projects/Status/MapServer")
     assert e.value.kind == "exception-report"
     assert "/Projects/Status/MapServer" in e.value.message
 

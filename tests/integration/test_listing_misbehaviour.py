@@ -60,6 +60,8 @@ class PagedGeoNode:
         chunk = entries[(page - 1) * size : page * size]
         if self.mode == "duplicates" and page == 2:
             chunk[3] = entries[2]  # an identifier of page 1 again; one resource goes unlisted
+        if self.mode == "duplicates-in-page" and page == 2:
+            chunk[3] = chunk[2]  # the same identifier twice on one page; one resource goes unlisted
         if self.mode == "short-page" and page == 1:
             chunk = chunk[:-1]  # page 2 still starts at 11: record 10 is never listed
         if self.mode == "total-drift" and page >= 2:
@@ -116,7 +118,8 @@ def harvest_everything(cli: Cli, url: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(
     ("mode", "reason"),
     [
-        ("duplicates", "already listed on earlier pages"),
+        ("duplicates", "already listed"),
+        ("duplicates-in-page", "already listed"),
         ("short-page", "records would be skipped or repeated"),
         ("total-drift", "total changed from 35 to 40"),
         ("ends-early", "ended after 22 of the 35 records"),

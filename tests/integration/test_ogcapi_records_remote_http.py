@@ -159,7 +159,8 @@ def test_pycsw_catalogue_is_walked_page_by_page(pycsw: Replay, http: HttpClient)
     assert first.resources[0].remote_id == f"metadata:main/{DC_ID}"
     assert first.next_cursor is not None
     second = remote.list_resources(first.next_cursor)
-    assert (second.total, second.position, second.next_position, second.requested) == (29, 6, 11, 5)
+    # The last page of its collection claims no page size: it may be short.
+    assert (second.total, second.position, second.next_position, second.requested) == (29, 6, 11, None)
     assert second.next_cursor is None
     assert [r.title for r in second.resources][:2] == [
         "Vestibulum massa purus",

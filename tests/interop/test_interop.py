@@ -151,6 +151,14 @@ def test_pycsw3_ogcapi_records(sqlite_cli: Cli, pycsw3: Server) -> None:
     assert records["metadata:main/NS06agg"]["title"] == "PacIOOS Nearshore Sensor 06: Pohnpei, Micronesia"
 
 
+def test_pycsw3_ogcapi_records_landing_page_walks_every_record_collection(sqlite_cli: Cli, pycsw3: Server) -> None:
+    # From the landing page: metadata:main (45) then interop-scenes (14). Each collection's last
+    # page is short while the walk goes on: that must not read as a truncated listing.
+    records = harvest(sqlite_cli, "pycsw3-all", "ogcapi-records", pycsw3.url + "/", "limit=10")
+    assert len(records) == 59
+    assert sum(1 for remote_id in records if remote_id.startswith("interop-scenes/")) == 14
+
+
 def test_pycsw3_ogcapi_records_virtual_collection(sqlite_cli: Cli, pycsw3: Server) -> None:
     # pycsw 3 makes a collection of the records whose parent identifier is a loaded record.
     url = f"{pycsw3.url}/collections/interop-scenes"

@@ -82,5 +82,5 @@ def test_listing_that_ends_early() -> None:
 def test_duplicates_reason_names_them() -> None:
     assert duplicates_reason(2, []) is None
     assert duplicates_reason(4, ["a", "b", "c", "d", "e"]) == (
-        "page 4 lists identifier(s) already listed on earlier pages: 'a', 'b', 'c' and 2 more"
+        "page 4 lists identifier(s) already listed: 'a', 'b', 'c' and 2 more"
     )

@@ -386,14 +386,20 @@ def test_rebuilt_orphaned_resource_keeps_its_record() -> None:
 
 def test_listed_as_unchanged_needs_a_record_and_the_same_remote_modified_time() -> None:
     resource = discover(modified="2026-01-01T00:00:00Z")
-    assert not resource.listed_as_unchanged()  # no record yet
-    resource.record_harvest(uuid4(), "sha256:aaa", {"title": "t"}, "2026-01-01T00:00:00Z", "http://remote")
-    assert resource.listed_as_unchanged()
+    assert not resource.listed_as_unchanged("fp1")  # no record yet
+    resource.record_harvest(uuid4(), "sha256:aaa", {"title": "t"}, "2026-01-01T00:00:00Z", "http://remote", "", "fp1")
+    assert resource.listed_as_unchanged("fp1")
     resource.note_listed(resource.title, resource.resource_type, "2026-02-01T00:00:00Z")
-    assert not resource.listed_as_unchanged()
+    assert not resource.listed_as_unchanged("fp1")
+
+
+def test_listed_as_unchanged_is_false_after_the_configuration_or_mapping_changed() -> None:
+    resource = discover(modified="2026-01-01T00:00:00Z")
+    resource.record_harvest(uuid4(), "sha256:aaa", {"title": "t"}, "2026-01-01T00:00:00Z", "http://remote", "", "fp1")
+    assert not resource.listed_as_unchanged("fp2")
 
 
 def test_listed_as_unchanged_is_false_when_the_remote_gives_no_modified_time() -> None:
     resource = discover(modified=None)
-    resource.record_harvest(uuid4(), "sha256:aaa", {"title": "t"}, None, "http://remote")
-    assert not resource.listed_as_unchanged()
+    resource.record_harvest(uuid4(), "sha256:aaa", {"title": "t"}, None, "http://remote", "", "fp1")
+    assert not resource.listed_as_unchanged("fp1")

@@ -425,3 +425,19 @@ def test_rebuilt_aborted_session_is_final() -> None:
     assert rebuilt == session
     assert rebuilt.status == ABORTED
     assert rebuilt.is_final is True
+
+
+def test_a_page_with_an_anomaly_keeps_the_truncation_reason_for_a_resume() -> None:
+    from uuid import uuid4 as _uuid4
+
+    session = HarvestingSession(harvester_id=_uuid4(), session_type="refresh", parameters={})
+    session.record_page(None, "2", ["a"], 10, 1, 0, anomaly=None)
+    assert session.truncation is None
+    session.record_page("2", "3", ["b"], 10, 1, 0, anomaly="page 2: short page")
+    session.record_page("3", None, ["c"], 10, 1, 0, anomaly="later reason")
+    assert session.truncation == "page 2: short page"
+    events = session.collect_events()
+    rebuilt = None
+    for e in events:
+        rebuilt = e.mutate(rebuilt)
+    assert rebuilt is not None and rebuilt.truncation == "page 2: short page"
