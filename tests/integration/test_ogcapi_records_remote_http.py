@@ -3,15 +3,9 @@ documents recorded from pycsw 3.0.0b2 and pygeoapi 0.21."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 
@@ -19,6 +13,7 @@ from harvesting.remotes.base import RemoteError, RemoteOptions
 from harvesting.remotes.http import HttpClient
 from harvesting.remotes.ogcapi import PageRequest, WalkCursor
 from harvesting.remotes.ogcapi_records import OgcApiRecordsRemote
+from tests.servers.replay import Replay, without_next
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ogcapi"
 PYCSW = DATA / "records" / "captured-pycsw-3.0.0b2"
@@ -29,71 +24,6 @@ GEOJSON = "application/geo+json"
 DC_ID = "urn:uuid:19887a8a-f6b0-4a63-ae56-7fba0e17801f"
 CANADA_ID = "e5a71860-827c-453f-990e-0e0ba0ee67bb"
 NOT_FOUND = b'{"code": "NotFound", "description": "item not found"}'
-
-
-@dataclass(frozen=True)
-class Seen:
-    method: str
-    path: str
-    query: dict[str, str]
-    body: bytes
-
-
-Answer = tuple[int, str, bytes]
-
-
-class Replay:
-    """A loopback server answering each (method, path) from a handler; the
-    recorded origin in documents is rewritten to this server's URL."""
-
-    def __init__(self, origins: tuple[str, ...]) -> None:
-        self.origins = origins
-        self.routes: dict[tuple[str, str], Callable[[Seen], Answer]] = {}
-        self.requests: list[Seen] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                seen = Seen(self.command, unquote(parts.path), dict(parse_qsl(parts.query)), self.rfile.read(length))
-                owner.requests.append(seen)
-                handler = owner.routes.get((seen.method, seen.path))
-                status, content_type, body = handler(seen) if handler else (404, JSON, NOT_FOUND)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = _serve
-            do_POST = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def document(self, path: Path, edit: Callable[[Any], Any] | None = None) -> bytes:
-        text = path.read_text(encoding="utf-8")
-        for origin in self.origins:
-            text = text.replace(origin, self.base)
-        if edit is None:
-            return text.encode("utf-8")
-        return json.dumps(edit(json.loads(text))).encode("utf-8")
-
-    def serve(self, path: str, answer: Answer | Callable[[Seen], Answer], method: str = "GET") -> None:
-        self.routes[(method, path)] = answer if callable(answer) else (lambda _seen: answer)
-
-    def paths(self, method: str = "GET") -> list[str]:
-        return [r.path for r in self.requests if r.method == method]
-
-
-def without_next(data: Any) -> Any:
-    data["links"] = [link for link in data["links"] if link.get("rel") != "next"]
-    return data
 
 
 @pytest.fixture
@@ -107,7 +37,7 @@ def http() -> Iterator[HttpClient]:
 def pycsw() -> Iterator[Replay]:
     """pycsw 3's Records API: one record collection of two pages (the second
     page's next link removed, so the walk ends there) and two records."""
-    server = Replay(("http://127.0.0.1:8010",))
+    server = Replay(("http://127.0.0.1:8010",), NOT_FOUND)
     server.serve("/", (200, JSON, server.document(PYCSW / "landing.json")))
     server.serve("/conformance", (200, JSON, server.document(PYCSW / "conformance.json")))
     server.serve("/collections", (200, JSON, server.document(PYCSW / "collections.json")))
@@ -127,7 +57,7 @@ def pycsw() -> Iterator[Replay]:
 
 @pytest.fixture
 def pygeoapi() -> Iterator[Replay]:
-    server = Replay(("http://127.0.0.1:5000",))
+    server = Replay(("http://127.0.0.1:5000",), NOT_FOUND)
     server.serve("/", (200, JSON, server.document(PYGEOAPI / "landing.json")))
     server.serve("/collections", (200, JSON, server.document(PYGEOAPI / "collections.json")))
     canada = server.document(PYGEOAPI / "canada_items_limit3.json", without_next)
@@ -243,7 +173,7 @@ def test_unknown_collection_option_is_a_bad_option(pygeoapi: Replay, http: HttpC
 
 
 def test_a_features_server_is_not_taken_for_a_catalogue(http: HttpClient) -> None:
-    server = Replay(("http://127.0.0.1:8081/mapserv/small/ogcapi",))
+    server = Replay(("http://127.0.0.1:8081/mapserv/small/ogcapi",), NOT_FOUND)
     server.serve("/", (200, JSON, server.document(MAPSERVER / "landing.json")))
     server.serve("/collections", (200, JSON, server.document(MAPSERVER / "collections.json")))
     server.thread.start()
