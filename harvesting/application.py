@@ -17,7 +17,7 @@ from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Proce
 from harvesting.domain.errors import HarvestingError, InvalidConfigurationError, NotFoundError
 from harvesting.domain.harvester import Harvester, harvester_id
 from harvesting.domain.resource import HarvestableResource, resource_id
-from harvesting.domain.session import HARVEST, SESSION_TYPES, HarvestingSession
+from harvesting.domain.session import SESSION_TYPES, HarvestingSession
 
 
 class HarvestingApplication(Application[UUID]):
@@ -180,10 +180,6 @@ class HarvestingApplication(Application[UUID]):
             self._take_snapshots(processing)
         elif tracking is not None:
             self.process_recorder.insert_tracking(tracking)
-
-
-def is_harvest(session: HarvestingSession) -> bool:
-    return session.session_type == HARVEST
 
 
 def event_document(event: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from harvesting.domain.harvester import ABORTING_HARVEST, ABORTING_UPDATE, READY
+from harvesting.domain.harvester import ABORTING_HARVEST, ABORTING_UPDATE, HARVESTING, READY, UPDATING
 from harvesting.domain.session import REFRESH
 from harvesting.projections.handlers import Handlers, stamp
 from harvesting.runners.storage import Cursor
@@ -70,8 +70,6 @@ def availability_changed(c: Cursor, e: Any) -> None:
 
 @handlers.on("SessionOpened")
 def session_opened(c: Cursor, e: Any) -> None:
-    from harvesting.domain.harvester import HARVESTING, UPDATING
-
     status = UPDATING if e.session_type == REFRESH else HARVESTING
     c.execute(
         "UPDATE harvesters SET status = ?, active_session = ? WHERE id = ?",

@@ -36,7 +36,7 @@ from harvesting.runners.process_managers import (
 from harvesting.runners.raw_store import RawStore
 from harvesting.runners.remotes import RemoteRegistry
 from harvesting.runners.storage import Database
-from harvesting.runners.work import Job, Outcome, OutcomeWriter, fetch_one
+from harvesting.runners.work import Job, Outcome, OutcomeWriter, SessionHarvesters, fetch_one
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class Engine:
         )
         self.raw_store = RawStore(db)
         self.writer = OutcomeWriter(app, self.raw_store)
+        self.harvesters = SessionHarvesters(app)
         self._outcomes: queue.Queue[Outcome] = queue.Queue()
         self._pool = ThreadPoolExecutor(max_workers=settings.parallel, thread_name_prefix="fetch")
         self._in_flight: dict[UUID, int] = defaultdict(int)
@@ -123,7 +124,7 @@ class Engine:
         if job.session_id in self._cancelled:
             self._outcomes.put(Outcome(job, None, "fetch", "cancelled", "session no longer active"))
             return
-        self._outcomes.put(fetch_one(job, self.app, self.remotes, self.raw_store))
+        self._outcomes.put(fetch_one(job, self.harvesters, self.app, self.remotes, self.raw_store))
 
     @property
     def busy(self) -> bool:
@@ -197,19 +198,13 @@ class Engine:
                 self._in_flight[session_id] -= len(real) + len(cancelled)
                 if self._in_flight[session_id] <= 0:
                     del self._in_flight[session_id]
+                    self.harvesters.forget(session_id)
         return len(batch)
 
-    def run_until(
-        self,
-        finished: Callable[[], bool],
-        on_tick: Callable[[], None] | None = None,
-        idle_sleep: float = 0.02,
-    ) -> None:
+    def run_until(self, finished: Callable[[], bool], idle_sleep: float = 0.02) -> None:
         self.start()
         while True:
             worked = self.step()
-            if on_tick is not None:
-                on_tick()
             if finished() and not self.busy:
                 self.step()  # flush read models of the final events
                 return

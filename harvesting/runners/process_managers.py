@@ -152,19 +152,16 @@ class Lister:
     def _page(remote: Any, cursor: str | None, number: int) -> ListingPage:
         """A page that fails to parse is asked for once more, then the listing is
         truncated: never silently skipped (GeoNode takes a failed page for an empty one)."""
-        try:
-            page: ListingPage = remote.list_resources(cursor)
-            return page
-        except RemoteError as e:
-            if e.kind != "parse-error":
-                raise
-        try:
-            page = remote.list_resources(cursor)
-            return page
-        except RemoteError as e:
-            if e.kind != "parse-error":
-                raise
-            raise TruncatedListing(f"page {number} failed to parse twice: {e}") from None
+        for attempt in (1, 2):
+            try:
+                page: ListingPage = remote.list_resources(cursor)
+                return page
+            except RemoteError as e:
+                if e.kind != "parse-error":
+                    raise
+                if attempt == 2:
+                    raise TruncatedListing(f"page {number} failed to parse twice: {e}") from None
+        raise AssertionError("unreachable")
 
     def _note(self, harvester: Harvester, page: ListingPage) -> tuple[int, int, list[Aggregate]]:
         touched: list[Aggregate] = []

@@ -70,6 +70,3 @@ class Database:
 
     def position(self, name: str) -> int:
         return int(self.recorder.max_tracking_id(name) or 0)
-
-    def head(self) -> int:
-        return int(self.recorder.max_notification_id() or 0)

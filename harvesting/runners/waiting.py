@@ -18,30 +18,24 @@ WATCH_INTERVAL_S = 0.5
 def wait_for_session(
     rt: Runtime, session_id: str, on_progress: Callable[[dict[str, Any]], None] | None = None
 ) -> dict[str, Any]:
-    def current() -> dict[str, Any]:
-        return queries.session(rt.db, session_id)
-
     def finished() -> bool:
+        """One read of the session a round: reports progress and tells whether it ended."""
         try:
-            return str(current()["status"]) in FINAL_STATUSES
+            session = queries.session(rt.db, session_id)
         except NotFoundError:
             return False  # started, but not yet in the read model of the driving process
-
-    def tick() -> None:
-        if on_progress is not None and not _missing():
-            on_progress(current())
-
-    def _missing() -> bool:
-        return int(rt.db.scalar("SELECT COUNT(*) FROM sessions WHERE id = ?", (session_id,))) == 0
+        if on_progress is not None:
+            on_progress(session)
+        return str(session["status"]) in FINAL_STATUSES
 
     while True:
         # Whoever drives the store may stop before our session ends: keep
         # trying to take over rather than watch a session nobody processes.
         engine = rt.engine()
         if engine is not None:
-            engine.run_until(finished, on_tick=tick if on_progress else None)
-            return current()
+            engine.run_until(finished)
+            break
         if finished():
-            return current()
-        tick()
+            break
         time.sleep(WATCH_INTERVAL_S)
+    return queries.session(rt.db, session_id)

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from harvesting.application import HarvestingApplication
+from harvesting.domain.harvester import Harvester
 from harvesting.domain.resource import HarvestableResource
 from harvesting.remotes import remote_fingerprint
 from harvesting.remotes.base import FetchedResource, RemoteError
@@ -40,13 +41,38 @@ class Outcome:
     fingerprint: str = ""
 
 
-def fetch_one(job: Job, app: HarvestingApplication, remotes: RemoteRegistry, raw_store: RawStore) -> Outcome:
+class SessionHarvesters:
+    """The harvester (and its fingerprint) of each session in flight, read once:
+    a harvest of 100k resources would otherwise load one aggregate 100k times."""
+
+    def __init__(self, app: HarvestingApplication) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._by_session: dict[UUID, tuple[Harvester, str]] = {}
+
+    def of(self, job: Job) -> tuple[Harvester, str]:
+        with self._lock:
+            found = self._by_session.get(job.session_id)
+        if found is None:
+            harvester = self.app.harvester_by_id(job.harvester_id)
+            found = (harvester, remote_fingerprint(harvester.remote_type, harvester.url, harvester.options))
+            with self._lock:
+                self._by_session[job.session_id] = found
+        return found
+
+    def forget(self, session_id: UUID) -> None:
+        with self._lock:
+            self._by_session.pop(session_id, None)
+
+
+def fetch_one(
+    job: Job, harvesters: SessionHarvesters, app: HarvestingApplication, remotes: RemoteRegistry, raw_store: RawStore
+) -> Outcome:
     """Never raises: whatever goes wrong becomes a failed outcome with a message,
     so a bug in one fetch cannot leave a session waiting forever."""
     try:
-        harvester = app.harvester_by_id(job.harvester_id)
+        harvester, fingerprint = harvesters.of(job)
         resource = app.resource(job.resource_id)
-        fingerprint = remote_fingerprint(harvester.remote_type, harvester.url, harvester.options)
         if job.reimport:
             return _reimport_one(job, harvester, resource, remotes, raw_store, fingerprint)
         if resource is not None and resource.listed_as_unchanged(fingerprint):
@@ -63,7 +89,7 @@ def fetch_one(job: Job, app: HarvestingApplication, remotes: RemoteRegistry, raw
 
 def _reimport_one(
     job: Job,
-    harvester: Any,
+    harvester: Harvester,
     resource: HarvestableResource | None,
     remotes: RemoteRegistry,
     raw_store: RawStore,
