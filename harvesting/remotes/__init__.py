@@ -33,7 +33,17 @@ def remote_fingerprint(type_: str, url: str, options: Mapping[str, str]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
-def make_remote(type_: str, url: str, options: Mapping[str, str], http: HttpClient) -> Remote:
+def make_remote(
+    type_: str,
+    url: str,
+    options: Mapping[str, str],
+    http: HttpClient,
+    *,
+    allowed_hosts: list[str] | tuple[str, ...] = (),
+    scope: str = "",
+) -> Remote:
+    """The remote for a harvester, its HTTP confined to the URL's origin and the
+    allowed hosts: a remote's links, next pages and redirects can't lead elsewhere."""
     try:
         module_name, class_name = _REMOTES[type_]
     except KeyError:
@@ -41,5 +51,6 @@ def make_remote(type_: str, url: str, options: Mapping[str, str], http: HttpClie
             "bad-option", f"unknown harvester type {type_!r} (known: {', '.join(REMOTE_TYPES)})"
         ) from None
     remote_class = getattr(importlib.import_module(module_name), class_name)
-    remote: Remote = remote_class(url, RemoteOptions(dict(options)), http)
+    scoped = http.restricted_to(url, allowed_hosts, scope=scope)
+    remote: Remote = remote_class(url, RemoteOptions(dict(options)), scoped)
     return remote

@@ -21,10 +21,13 @@ class RemoteError(Exception):
     exception-report, not-found, bad-option.
     """
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, *, transient: bool = False) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        # Worth another try (connection refused or reset, no answer in time);
+        # a malformed answer or an HTTP 404 is not.
+        self.transient = transient
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"

@@ -1,5 +1,8 @@
 """One remote instance per harvester configuration, shared by worker threads,
-so per-remote caches (e.g. a WMS capabilities document) serve a whole session."""
+so per-remote caches (e.g. a WMS capabilities document) serve a whole session.
+
+Every remote gets an HTTP view confined to its harvester's hosts, with the
+harvester's id as cancellation scope: aborting a session ends its requests."""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ import threading
 from typing import Any
 
 from harvesting.remotes import make_remote
-from harvesting.remotes.base import Remote
+from harvesting.remotes.base import Remote, RemoteError
 from harvesting.remotes.http import HttpClient
+from harvesting.text import printable
 
 
 class RemoteRegistry:
@@ -19,13 +23,43 @@ class RemoteRegistry:
         self._remotes: dict[str, Remote] = {}
 
     def for_harvester(self, harvester: Any) -> Remote:
-        key = json.dumps([str(harvester.id), harvester.remote_type, harvester.url, harvester.options], sort_keys=True)
+        hosts = list(getattr(harvester, "allowed_hosts", []))
+        key = json.dumps(
+            [str(harvester.id), harvester.remote_type, harvester.url, harvester.options, hosts], sort_keys=True
+        )
         with self._lock:
             remote = self._remotes.get(key)
             if remote is None:
-                remote = make_remote(harvester.remote_type, harvester.url, harvester.options, self.http)
+                remote = make_remote(
+                    harvester.remote_type,
+                    harvester.url,
+                    harvester.options,
+                    self.http,
+                    allowed_hosts=hosts,
+                    scope=str(harvester.id),
+                )
                 self._remotes[key] = remote
             return remote
 
+    def cancel(self, harvester_id: Any = None) -> None:
+        """Ends requests in flight for one harvester (all when None)."""
+        self.http.cancel(None if harvester_id is None else str(harvester_id))
+
     def close(self) -> None:
         self.http.close()
+
+
+def availability(remotes: RemoteRegistry, harvester: Any) -> tuple[bool, str]:
+    """Whether the remote answers as its declared protocol, and if not, why.
+    Never raises: whatever goes wrong is the reason."""
+    try:
+        answered = remotes.for_harvester(harvester).check_availability()
+    except RemoteError as e:
+        return False, str(e)
+    except RecursionError:
+        return False, "parse-error: the answer is nested too deeply to read"
+    except Exception as e:  # noqa: BLE001 - a defect in one remote must not end the process
+        return False, f"internal-error: {type(e).__name__}: {printable(str(e), 160)}"
+    if not answered:
+        return False, f"{harvester.remote_type} remote at {harvester.url} did not answer as {harvester.remote_type}"
+    return True, ""
