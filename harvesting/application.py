@@ -16,6 +16,7 @@ from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Proce
 
 from harvesting.domain.errors import HarvestingError, InvalidConfigurationError, NotFoundError
 from harvesting.domain.harvester import Harvester, harvester_id
+from harvesting.domain.policy import checked_policy, checked_url
 from harvesting.domain.resource import HarvestableResource, resource_id
 from harvesting.domain.session import SESSION_TYPES, HarvestingSession
 
@@ -74,8 +75,10 @@ class HarvestingApplication(Application[UUID]):
     def add_harvester(
         self, name: str, remote_type: str, url: str, options: dict[str, str], policy: dict[str, Any]
     ) -> UUID:
-        if not name.strip():
-            raise InvalidConfigurationError("a harvester needs a name")
+        if not name.strip() or not name.isprintable():
+            raise InvalidConfigurationError("a harvester needs a name of printable characters")
+        url = checked_url(url)
+        policy = checked_policy(policy)
         try:
             existing: Any = self.repository.get(harvester_id(name))
         except AggregateNotFoundError:

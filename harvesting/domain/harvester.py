@@ -11,6 +11,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from harvesting.domain.errors import HarvesterBusyError, HarvesterRemovedError, InvalidConfigurationError
+from harvesting.domain.policy import share_of
 
 READY = "ready"
 UPDATING = "updating-harvestable-resources"
@@ -65,7 +66,16 @@ class Harvester(Aggregate):
 
     @property
     def max_stale_share(self) -> float:
-        return float(self.policy.get("max_stale_share", 0.5))
+        return share_of(self.policy, "max_stale_share")
+
+    @property
+    def max_total_drift(self) -> float:
+        return share_of(self.policy, "max_total_drift")
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        hosts = self.policy.get("allowed_hosts") or []
+        return [str(h) for h in hosts] if isinstance(hosts, list) else []
 
     def reconfigure(
         self,
@@ -128,7 +138,8 @@ class Harvester(Aggregate):
         if self.active_session_id is not None:
             raise HarvesterBusyError(
                 f"harvester {self.name!r} already has an active {self.active_session_type} "
-                f"session {self.active_session_id}",
+                f"session {self.active_session_id}; one session runs at a time: wait for it, abort it, "
+                f"or use `harvest run {self.name}`, which resumes it first",
                 session_id=self.active_session_id,
                 session_type=self.active_session_type or "",
             )

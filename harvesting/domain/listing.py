@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_MAX_TOTAL_DRIFT = 0.01
+from harvesting.domain.policy import DEFAULT_MAX_TOTAL_DRIFT
 
 
 @dataclass(frozen=True)
@@ -85,3 +85,11 @@ def duplicates_reason(page_number: int, duplicates: list[str]) -> str | None:
     shown = ", ".join(repr(d) for d in duplicates[:3])
     more = f" and {len(duplicates) - 3} more" if len(duplicates) > 3 else ""
     return f"page {page_number} lists identifier(s) already listed: {shown}{more}"
+
+
+def cursor_loop_reason(page_number: int) -> str:
+    return f"page {page_number} leads back to a page already listed (the remote's paging loops); listing stopped"
+
+
+def bound_reason(name: str, limit: int, what: str) -> str:
+    return f"listing bound {name}={limit:,} reached ({what}); raise it with --{name.replace('_', '-')} if expected"

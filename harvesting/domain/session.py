@@ -46,6 +46,7 @@ class HarvestingSession(Aggregate):
         self.next_cursor: str | None = None
         self.listing_complete: bool | None = None
         self.planned: int | None = None
+        self.requests_made = 0
         self.message = ""
 
     @property
@@ -72,6 +73,7 @@ class HarvestingSession(Aggregate):
         position: int | None = None,
         next_position: int | None = None,
         anomaly: str | None = None,
+        requests: int = 0,
     ) -> None:
         """`anomaly` is why this page truncates the listing: recorded with the
         page itself, so a crash before the verdict cannot forget it."""
@@ -88,6 +90,7 @@ class HarvestingSession(Aggregate):
             position=position,
             next_position=next_position,
             anomaly=anomaly,
+            requests=requests,
         )
 
     @event("PageListed")
@@ -104,7 +107,11 @@ class HarvestingSession(Aggregate):
         position: int | None = None,
         next_position: int | None = None,
         anomaly: str | None = None,
+        requests: int = 0,
     ) -> None:
+        # `requests` counts HTTP requests made for the page, so a resumed
+        # listing keeps its bound on requests.
+        self.requests_made += requests
         self.pages_listed = page
         if anomaly and self.truncation is None:
             self.truncation = anomaly
