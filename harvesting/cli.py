@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
-from urllib.parse import urlparse
 from uuid import UUID
 
 import click
@@ -16,16 +16,26 @@ import click
 from harvesting import presentation as show
 from harvesting.domain.errors import HarvestingError, InvalidConfigurationError, NotFoundError
 from harvesting.domain.harvester import harvester_id
+from harvesting.domain.policy import (
+    DEFAULT_MAX_PAGES,
+    DEFAULT_MAX_REQUESTS,
+    DEFAULT_MAX_RESOURCES,
+    MAX_BOUND,
+    MAX_INTERVAL_S,
+    checked_url,
+    share,
+)
 from harvesting.domain.session import FINISHED_ALL_OK, HARVEST, REFRESH
 from harvesting.projections import queries
 from harvesting.remotes import REMOTE_TYPES
 from harvesting.remotes.base import RemoteError
+from harvesting.runners.failures import store_failure
 from harvesting.runners.runtime import Runtime
 from harvesting.runners.waiting import wait_for_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_DURATION = re.compile(r"^\s*(\d{1,12})\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -35,7 +45,33 @@ def parse_duration(value: str | None, option: str) -> int | None:
     match = _DURATION.match(value)
     if not match or int(match.group(1)) == 0:
         raise click.BadParameter(f"{value!r} is not a duration like 45s, 30m, 1h or 2d", param_hint=option)
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_INTERVAL_S:
+        raise click.BadParameter(f"{value!r} is longer than ten years", param_hint=option)
+    return seconds
+
+
+class Share(click.ParamType):  # type: ignore[type-arg]
+    """A fraction from 0 to 1. Unlike click.FloatRange, refuses `nan`, which
+    passes every range check and would switch a guard off."""
+
+    name = "share"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            return share(value, f"--{param.name.replace('_', '-')}" if param and param.name else "value")
+        except InvalidConfigurationError as e:
+            self.fail(str(e), param, ctx)
+
+
+def bound_option(name: str, default: int, what: str) -> Callable[[F], F]:
+    return click.option(
+        f"--{name}",
+        type=click.IntRange(1, MAX_BOUND),
+        default=default,
+        show_default=True,
+        help=f"Most {what} one listing may take; hitting it truncates the listing (never swept).",
+    )
 
 
 def json_option(fn: F) -> F:
@@ -53,16 +89,32 @@ def expected_failures(fn: F) -> F:
             show.error_line(str(e))
             sys.exit(1)
         except KeyboardInterrupt:
-            show.error_line("interrupted; the session resumes on the next run")
+            show.error_line("interrupted; an unfinished session resumes on the next run")
             sys.exit(130)
+        except Exception as e:
+            reason = store_failure(e)
+            if reason is None:
+                raise
+            show.error_line(reason)
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM ends a waiting command as Ctrl-C does: in-flight requests are
+    cancelled, and the session resumes on the next run."""
+    raise KeyboardInterrupt
+
+
 @contextmanager
-def runtime() -> Iterator[Runtime]:
-    rt = Runtime()
+def runtime(*, writes: bool = True) -> Iterator[Runtime]:
+    """`writes=False` for commands that only read: they never create a store."""
+    signal.signal(signal.SIGTERM, _terminate)
+    rt = Runtime(create=writes)
     try:
+        if rt.missing:
+            show.note(f"no harvesting store at {rt.where()} yet (set HARVEST_DATA_DIR or HARVEST_DATABASE_URL)")
         rt.settle()
         yield rt
     finally:
@@ -93,10 +145,10 @@ def _options(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _check_url(url: str) -> str:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise click.BadParameter(f"{url!r} is not an http(s) URL", param_hint="--url")
-    return url
+    try:
+        return checked_url(url)
+    except InvalidConfigurationError as e:
+        raise click.BadParameter(str(e), param_hint="--url") from None
 
 
 @harvester.command("add")
@@ -108,14 +160,31 @@ def _check_url(url: str) -> str:
 @click.option("--harvest-every", help="Harvest schedule, e.g. 1h.")
 @click.option("--delete-orphans/--keep-orphans", default=False, help="What happens to records of stale resources.")
 @click.option("--select-new/--no-select-new", default=True, help="Harvest newly discovered resources.")
-@click.option("--max-stale-share", type=click.FloatRange(0.0, 1.0), default=0.5, show_default=True)
+@click.option(
+    "--max-stale-share",
+    type=Share(),
+    default=0.5,
+    show_default=True,
+    help="Largest share of known resources a refresh may sweep as stale; a larger sweep is refused and explained.",
+)
 @click.option(
     "--max-total-drift",
-    type=click.FloatRange(0.0, 1.0),
+    type=Share(),
     default=0.01,
     show_default=True,
     help="Tolerated change of the remote's total during one listing before it counts as truncated.",
 )
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Another host the remote may send us to (CDN, asset host; '*.example.org' for its subdomains). "
+    "By default only the URL's own scheme, host and port are requested.",
+)
+@bound_option("max-pages", DEFAULT_MAX_PAGES, "pages")
+@bound_option("max-resources", DEFAULT_MAX_RESOURCES, "resources")
+@bound_option("max-requests", DEFAULT_MAX_REQUESTS, "HTTP requests")
 @json_option
 @expected_failures
 def harvester_add(
@@ -129,6 +198,10 @@ def harvester_add(
     select_new: bool,
     max_stale_share: float,
     max_total_drift: float,
+    allow_hosts: tuple[str, ...],
+    max_pages: int,
+    max_resources: int,
+    max_requests: int,
     as_json: bool,
 ) -> None:
     """Register a harvester NAME for a remote."""
@@ -139,6 +212,10 @@ def harvester_add(
         "max_total_drift": max_total_drift,
         "refresh_every_s": parse_duration(refresh_every, "--refresh-every"),
         "harvest_every_s": parse_duration(harvest_every, "--harvest-every"),
+        "allowed_hosts": list(allow_hosts),
+        "max_pages": max_pages,
+        "max_resources": max_resources,
+        "max_requests": max_requests,
     }
     options = _options(option_pairs)
     _check_url(url)
@@ -148,7 +225,7 @@ def harvester_add(
     # Build the remote once so a bad option is refused now, not at 3 a.m.
     http = HttpClient()
     try:
-        make_remote(remote_type, url, options, http)
+        make_remote(remote_type, url, options, http, allowed_hosts=allow_hosts)
     except RemoteError as e:
         raise InvalidConfigurationError(str(e)) from None
     finally:
@@ -168,7 +245,7 @@ def harvester_add(
 @expected_failures
 def harvester_list(as_json: bool) -> None:
     """List harvesters."""
-    with runtime() as rt:
+    with runtime(writes=False) as rt:
         rows = queries.harvesters(rt.db)
     show.emit_json(rows) if as_json else show.harvesters_table(rows)
 
@@ -179,7 +256,7 @@ def harvester_list(as_json: bool) -> None:
 @expected_failures
 def harvester_show(name: str, as_json: bool) -> None:
     """Show one harvester."""
-    with runtime() as rt:
+    with runtime(writes=False) as rt:
         document = queries.harvester(rt.db, name)
     show.emit_json(document) if as_json else show.details(f"Harvester {name}", document)
 
@@ -302,16 +379,27 @@ def abort(session_id: str, as_json: bool) -> None:
 @json_option
 @expected_failures
 def run(name: str, as_json: bool) -> None:
-    """Refresh then harvest NAME, wait, and summarise (exit 0 only if all ok)."""
+    """Refresh then harvest NAME, wait, and summarise (exit 0 only if all ok).
+
+    A session left open by a crash or another command is finished first
+    (resumed where it stopped); a resumed refresh counts as this run's refresh."""
     from harvesting.domain.session import FINISHED_ALL_FAILED
 
     sessions: list[dict[str, Any]] = []
     with runtime() as rt:
-        for session_type in (REFRESH, HARVEST):
+        steps = [REFRESH, HARVEST]
+        active = rt.app.harvester(name)
+        if active.active_session_id is not None:
+            resumed_type = active.active_session_type or HARVEST
+            label = f"{resumed_type} {name} (resumed)"
+            sessions.append(_wait(rt, str(active.active_session_id), label))
+            if resumed_type == REFRESH:
+                steps = [HARVEST]
+        for session_type in steps:
+            if sessions and sessions[-1]["type"] == REFRESH and sessions[-1]["status"] == FINISHED_ALL_FAILED:
+                break
             session_id, _ = rt.app.start_session(name, session_type, {})
             sessions.append(_wait(rt, str(session_id), f"{session_type} {name}"))
-            if sessions[-1]["status"] == FINISHED_ALL_FAILED:
-                break
         rt.settle()
         summary: dict[str, Any] = {"harvester": queries.harvester(rt.db, name), "sessions": sessions}
     if as_json:
@@ -333,7 +421,7 @@ def run(name: str, as_json: bool) -> None:
 @expected_failures
 def sessions_cmd(harvester_name: str | None, as_json: bool) -> None:
     """List sessions, oldest first."""
-    with runtime() as rt:
+    with runtime(writes=False) as rt:
         rows = queries.sessions(rt.db, harvester_name)
     show.emit_json(rows) if as_json else show.sessions_table(rows)
 
@@ -344,7 +432,7 @@ def sessions_cmd(harvester_name: str | None, as_json: bool) -> None:
 @expected_failures
 def session_cmd(session_id: str, as_json: bool) -> None:
     """Show one session with its progress."""
-    with runtime() as rt:
+    with runtime(writes=False) as rt:
         document = queries.session(rt.db, str(_session_uuid(session_id)))
     show.emit_json(document) if as_json else show.details(f"Session {session_id}", document)
 
@@ -358,7 +446,7 @@ def session_cmd(session_id: str, as_json: bool) -> None:
 @expected_failures
 def resources_cmd(name: str, as_json: bool) -> None:
     """List the harvestable resources of NAME."""
-    with runtime() as rt:
+    with runtime(writes=False) as rt:
         rows = queries.resources(rt.db, name)
     show.emit_json(rows) if as_json else show.resources_table(rows)
 
@@ -399,7 +487,7 @@ def deselect(name: str, remote_ids: tuple[str, ...], as_json: bool) -> None:
 @expected_failures
 def records_cmd(harvester_name: str | None, as_json: bool) -> None:
     """List the local catalogue's records."""
-    with runtime() as rt:
+    with runtime(writes=False) as rt:
         rows = queries.records(rt.db, harvester_name)
     show.emit_json(rows) if as_json else show.records_table(rows)
 
@@ -413,7 +501,7 @@ def record_cmd(record_id: str, raw: bool, as_json: bool) -> None:
     """Show one record with its full normalised descriptor."""
     from harvesting.runners.raw_store import RawStore
 
-    with runtime() as rt:
+    with runtime(writes=False) as rt:
         document = queries.record(rt.db, record_id)
         body = RawStore(rt.db).get(document["raw_hash"]) if raw and document["raw_hash"] else None
     if raw:
@@ -447,7 +535,7 @@ def audit(identifier: str, as_json: bool) -> None:
     """The events of a harvester (name or id), session, resource or record, in order."""
     from harvesting.application import event_document
 
-    with runtime() as rt:
+    with runtime(writes=False) as rt:
         aggregate_id = _aggregate_for(rt, identifier)
         events = [event_document(e) for e in rt.app.events.get(aggregate_id)]
     if not events:
@@ -490,23 +578,28 @@ def replay(as_json: bool) -> None:
 @click.option("--check-every", default="10m", show_default=True, help="Availability check interval.")
 @click.option("--session-timeout", default="1h", show_default=True, help="End sessions idle this long.")
 @click.option("--tick", default="1", show_default=True, help="Seconds between schedule checks.")
-@click.option("--once", is_flag=True, help="One round of checks, then exit (for cron or tests).")
+@click.option("--once", is_flag=True, help="One round of checks, then work until idle and exit (for cron or tests).")
 @expected_failures
 def scheduler(check_every: str, session_timeout: str, tick: str, once: bool) -> None:
-    """Run schedules, availability checks and session processing until stopped."""
+    """Run schedules, availability checks and session processing until stopped.
+
+    While another process drives the store, waits as a standby and takes over
+    when it stops. SIGTERM or Ctrl-C stop it within seconds (exit 0)."""
     import logging
 
     from harvesting.runners.scheduler import Scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     check_s = parse_duration(check_every, "--check-every") or 600
     timeout_s = parse_duration(session_timeout, "--session-timeout") or 3600
     tick_s = parse_duration(tick, "--tick") or 1
-    with runtime() as rt:
-        engine = rt.engine()
-        if engine is None:
-            raise HarvestingError("another process is already driving this store (scheduler or --wait)")
-        Scheduler(rt, engine, check_s, timeout_s).run(tick_s, once=once)
+    rt = Runtime()
+    try:
+        Scheduler(rt, check_s, timeout_s).run(tick_s, once=once)
+    finally:
+        rt.close()
+    show.info("scheduler stopped")
 
 
 @main.command()

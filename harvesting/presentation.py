@@ -9,6 +9,9 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from harvesting.text import terminal_safe
 
 # Off a terminal (pipes, CI logs) tables get room instead of 80 folded columns.
 _out = Console(width=None if sys.stdout.isatty() else 220)
@@ -16,17 +19,24 @@ _err = Console(stderr=True)
 
 
 def emit_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+    # allow_nan=False: NaN is not JSON, and a consumer must never be handed it.
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n")
 
 
 def error_line(message: str) -> None:
     """Expected failures are one line on stderr, never a traceback."""
-    one_line = " ".join(str(message).split())
+    one_line = terminal_safe(" ".join(str(message).split()))
     sys.stderr.write(f"error: {one_line}\n")
 
 
+def note(message: str) -> None:
+    """Context on stderr that is not an error (stdout stays the answer)."""
+    sys.stderr.write(f"note: {terminal_safe(message)}\n")
+
+
 def info(message: str) -> None:
-    _out.print(message, highlight=False)
+    # Text, not markup: a remote title like "[bold]" or an escape sequence is shown as it is.
+    _out.print(Text(terminal_safe(message)), highlight=False)
 
 
 def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -34,7 +44,9 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     for column in columns:
         t.add_column(column, overflow="fold")
     for row in rows:
-        t.add_row(*["" if v is None else str(v) for v in row])
+        # Remote titles reach tables: control characters and bidi overrides are
+        # shown escaped, and nothing is read as rich markup.
+        t.add_row(*[Text("" if v is None else terminal_safe(str(v))) for v in row])
     _out.print(t)
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from harvesting.domain.errors import HarvestingError
 from harvesting.projections import harvesters, resources, sessions
 from harvesting.projections.handlers import Handlers
 from harvesting.projections.schema import INDEXES, TABLES
 from harvesting.runners.storage import Cursor, Database
+from harvesting.text import printable
 
 PROJECTION_NAME = "projection:catalogue"
 BATCH = 500
@@ -18,18 +20,18 @@ for _module in (harvesters, sessions, resources):
     _handlers.merge(_module.handlers)
 
 
+class ReplayError(HarvestingError):
+    pass
+
+
 class Projector:
     def __init__(self, app: Any, db: Database) -> None:
         self.app = app
         self.db = db
         self.topics: list[str] = []
 
-    def create_tables(self) -> None:
-        with self.db.transaction() as c:
-            self._create(c)
-
     @staticmethod
-    def _create(c: Cursor) -> None:
+    def create(c: Cursor) -> None:
         for ddl in TABLES.values():
             c.execute(ddl)
         for ddl in INDEXES:
@@ -56,11 +58,32 @@ class Projector:
             applied += len(notifications)
 
     def rebuild(self) -> int:
-        # Drop, forget and create in one transaction: a crash in between can
-        # never leave empty tables with an old position.
-        with self.db.transaction() as c:
-            for table in TABLES:
-                c.execute(f"DROP TABLE IF EXISTS {table}")
-            c.forget(PROJECTION_NAME)
-            self._create(c)
-        return self.catch_up()
+        """Drops and refolds every read model in ONE transaction: if an event
+        cannot be read or applied, everything rolls back and the read models
+        stay exactly as they were (a damaged log never costs a working store)."""
+        position = 0
+        applied = 0
+        try:
+            with self.db.transaction() as c:
+                for table in TABLES:
+                    c.execute(f"DROP TABLE IF EXISTS {table}")
+                c.forget(PROJECTION_NAME)
+                self.create(c)
+                while True:
+                    notifications = self.app.recorder.select_notifications(
+                        start=position, limit=BATCH, inclusive_of_start=False
+                    )
+                    if not notifications:
+                        break
+                    for notification in notifications:
+                        position = notification.id
+                        _handlers.apply(c, self.app.mapper.to_domain_event(notification))
+                    applied += len(notifications)
+                if position:
+                    c.track(PROJECTION_NAME, position)
+        except Exception as e:  # noqa: BLE001 - whatever broke, the old read models are intact
+            raise ReplayError(
+                f"replay stopped at event position {position}: {type(e).__name__}: {printable(str(e), 200)}; "
+                "nothing changed, the read models are as they were before the replay"
+            ) from None
+        return applied

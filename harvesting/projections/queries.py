@@ -65,6 +65,7 @@ def _session(row: dict[str, Any]) -> dict[str, Any]:
         "stale": int(row["stale"]),
         "percent": round(100.0 * int(row["done"]) / total, 1) if total else (100.0 if row["ended"] else 0.0),
         "listing": row["listing"],
+        "pages": int(row["pages"]),
         "started": row["started"],
         "updated": row["updated"],
         "ended": row["ended"],

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlsplit
 
 from harvesting.domain.errors import InvalidConfigurationError
+from harvesting.remotes.http import HttpSettings
 
 
 @dataclass(frozen=True)
@@ -16,44 +18,74 @@ class Settings:
     database_url: str | None
     parallel: int
     batch_size: int
-    http_timeout_s: float = 30.0
-    max_response_bytes: int = 64 * 1024 * 1024
+    http: HttpSettings = field(default_factory=HttpSettings)
+
+    @property
+    def http_timeout_s(self) -> float:
+        return self.http.timeout_s
+
+    @property
+    def max_response_bytes(self) -> int:
+        return self.http.max_bytes
 
     @property
     def backend(self) -> str:
         return "postgresql" if self.database_url else "sqlite"
 
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "harvesting.sqlite3"
+
     def event_store_env(self) -> dict[str, str]:
         if self.database_url is None:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                "SQLITE_DBNAME": str(self.data_dir / "harvesting.sqlite3"),
+                "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
         return postgres_env(self.database_url)
 
 
+def masked(url: str) -> str:
+    """A database URL fit for a message: the password replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rsplit("@", 1)
+        user = (parts.username or "") + ":***"
+        return parts._replace(netloc=f"{user}@{netloc[1]}").geturl()
+    except ValueError:
+        return "<unparsable URL>"
+
+
 def postgres_env(url: str) -> dict[str, str]:
-    parsed = urlparse(url)
+    try:
+        parsed = urlsplit(url)
+        port = parsed.port
+    except ValueError as e:
+        raise InvalidConfigurationError(f"HARVEST_DATABASE_URL {masked(url)!r} is not valid: {e}") from None
     if parsed.scheme not in ("postgresql", "postgres") or not parsed.path.strip("/"):
         raise InvalidConfigurationError(
-            f"HARVEST_DATABASE_URL must look like postgresql://user@host:5432/dbname, got {url!r}"
+            f"HARVEST_DATABASE_URL must look like postgresql://user@host:5432/dbname, got {masked(url)!r}"
         )
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": unquote(parsed.path.strip("/")),
         "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(parsed.port or 5432),
+        "POSTGRES_PORT": str(port or 5432),
         "POSTGRES_USER": unquote(parsed.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parsed.password or ""),
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "POSTGRES_POOL_SIZE": "10",
         "POSTGRES_MAX_OVERFLOW": "10",
+        # A pooled connection that the server ended (restart, pg_terminate_backend)
+        # is replaced before use instead of failing the next command.
+        "POSTGRES_PRE_PING": "y",
     }
 
 
-def _positive_int(name: str, default: int) -> int:
+def _positive_int(name: str, default: int, high: int = 1_000_000_000) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -61,12 +93,25 @@ def _positive_int(name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise InvalidConfigurationError(f"{name}={raw!r} is not a whole number") from None
-    if value < 1:
-        raise InvalidConfigurationError(f"{name}={raw!r} must be at least 1")
+    if not 1 <= value <= high:
+        raise InvalidConfigurationError(f"{name}={raw!r} must be from 1 to {high:,}")
     return value
 
 
-def _positive_float(name: str, default: float) -> float:
+def _count(name: str, default: int, high: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidConfigurationError(f"{name}={raw!r} is not a whole number") from None
+    if not 0 <= value <= high:
+        raise InvalidConfigurationError(f"{name}={raw!r} must be from 0 to {high}")
+    return value
+
+
+def _positive_float(name: str, default: float | None, high: float = 86400.0) -> float | None:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -74,17 +119,32 @@ def _positive_float(name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise InvalidConfigurationError(f"{name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise InvalidConfigurationError(f"{name}={raw!r} must be positive")
+    if not math.isfinite(value) or not 0 < value <= high:
+        raise InvalidConfigurationError(f"{name}={raw!r} must be a number above 0 and at most {high:g}")
     return value
 
 
 def load_settings() -> Settings:
+    parallel = _positive_int("HARVEST_PARALLEL", 8, 1024)
+    timeout = _positive_float("HARVEST_HTTP_TIMEOUT", 30.0)
+    assert timeout is not None
+    contact = os.environ.get("HARVEST_CONTACT", "")
+    if any(ord(ch) < 0x20 for ch in contact):
+        raise InvalidConfigurationError("HARVEST_CONTACT must be one line of text (an e-mail or URL)")
+    http = HttpSettings(
+        timeout_s=timeout,
+        deadline_s=_positive_float("HARVEST_HTTP_DEADLINE", None),
+        max_bytes=_positive_int("HARVEST_MAX_RESPONSE_BYTES", 64 * 1024 * 1024, 16 * 1024**3),
+        per_host=_positive_int("HARVEST_PER_HOST_LIMIT", 4, 1024),
+        retries=_count("HARVEST_HTTP_RETRIES", 2, 10),
+        max_retry_after_s=_positive_float("HARVEST_MAX_RETRY_AFTER", 120.0) or 120.0,
+        max_connections=max(64, 2 * parallel),
+        contact=contact,
+    )
     return Settings(
         data_dir=Path(os.environ.get("HARVEST_DATA_DIR") or "harvest-data").resolve(),
         database_url=os.environ.get("HARVEST_DATABASE_URL") or None,
-        parallel=_positive_int("HARVEST_PARALLEL", 8),
-        batch_size=_positive_int("HARVEST_BATCH_SIZE", 100),
-        http_timeout_s=_positive_float("HARVEST_HTTP_TIMEOUT", 30.0),
-        max_response_bytes=_positive_int("HARVEST_MAX_RESPONSE_BYTES", 64 * 1024 * 1024),
+        parallel=parallel,
+        batch_size=_positive_int("HARVEST_BATCH_SIZE", 100, 100_000),
+        http=http,
     )

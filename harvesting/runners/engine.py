@@ -1,13 +1,15 @@
-"""The embedded engine: projections, process managers, a pool of fetching
-threads and the batching outcome writer, driven from one loop in one process.
+"""The embedded engine: projections and process managers driven from one loop,
+with everything that talks to a remote off that loop: listing walks and
+harvest planning in a pool of session tasks, fetches in a pool of fetching
+threads, outcomes recorded in batches by the loop.
 
-Only one engine drives a store at a time (a lock held for its life); any other
-process just writes commands and watches the read models.
+Only one engine drives a store at a time (a lock held for its life, checked
+as it goes); any other process just writes commands and watches the read
+models.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -21,26 +23,36 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, Tracking
 
 from harvesting.application import HarvestingApplication
+from harvesting.domain.errors import HarvestingError
+from harvesting.domain.session import HARVEST, REFRESH
 from harvesting.projections.projector import Projector
-from harvesting.remotes.http import HttpClient
+from harvesting.remotes.http import HttpClient, http_scope
 from harvesting.runners.config import Settings
+from harvesting.runners.dispatcher import Dispatcher
 from harvesting.runners.leadership import Leadership
+from harvesting.runners.lister import Lister
 from harvesting.runners.process_managers import (
     CompletionDetector,
-    Dispatcher,
     Effect,
-    Lister,
+    SessionEndWatcher,
+    SessionLauncher,
     Sweeper,
     fail_session,
 )
 from harvesting.runners.raw_store import RawStore
-from harvesting.runners.remotes import RemoteRegistry
+from harvesting.runners.remotes import RemoteRegistry, availability
 from harvesting.runners.storage import Database
 from harvesting.runners.work import Job, Outcome, OutcomeWriter, SessionHarvesters, fetch_one
 
 log = logging.getLogger(__name__)
 
 FOLLOW_BATCH = 50
+RESUME_EVERY_S = 2.0
+LEADERSHIP_CHECK_EVERY_S = 1.0
+
+
+class LeadershipLost(HarvestingError):
+    """Another process may be driving the store now: this one must stop at once."""
 
 
 class Engine:
@@ -58,86 +70,205 @@ class Engine:
         self.projector = projector
         self.settings = settings
         self.leadership = leadership
-        self.remotes = remotes or RemoteRegistry(
-            HttpClient(timeout_s=settings.http_timeout_s, max_bytes=settings.max_response_bytes)
-        )
+        self.remotes = remotes or RemoteRegistry(HttpClient(settings=settings.http))
         self.raw_store = RawStore(db)
         self.writer = OutcomeWriter(app, self.raw_store)
         self.harvesters = SessionHarvesters(app)
         self._outcomes: queue.Queue[Outcome] = queue.Queue()
-        self._pool = ThreadPoolExecutor(max_workers=settings.parallel, thread_name_prefix="fetch")
+        self._fetch_pool = ThreadPoolExecutor(max_workers=settings.parallel, thread_name_prefix="fetch")
+        # Listing walks and harvest plans, one task per session: sessions of
+        # different harvesters never wait for each other.
+        self._task_pool = ThreadPoolExecutor(max_workers=max(8, settings.parallel), thread_name_prefix="session")
         self._in_flight: dict[UUID, int] = defaultdict(int)
+        self._tasks: dict[UUID, str] = {}
+        self._checks: set[tuple[str, UUID]] = set()
         self._cancelled: set[UUID] = set()
         self._lock = threading.Lock()
-        self.process_managers = [
-            Lister(app, db, self.remotes),
-            Dispatcher(app, db, self.remotes, self.enqueue),
+        self._stopping = threading.Event()
+        self.lister = Lister(app, db, self.remotes, self.should_stop)
+        self.dispatcher = Dispatcher(app, db, self.remotes, self.enqueue, self.should_stop)
+        self.process_managers: list[Any] = [
+            SessionLauncher(self.launch),
+            SessionEndWatcher(self.session_ended),
             Sweeper(app, db),
             CompletionDetector(app, db),
         ]
         self._started = False
+        self._next_resume = 0.0
+        self._next_leadership_check = 0.0
 
     # --- life cycle ---------------------------------------------------------
 
     def start(self) -> None:
-        """Catches up and re-enqueues planned work with no outcome yet: the event
-        store is the truth, the in-process queue only a transport."""
+        """Catches up, then resumes every open session from the store: the event
+        store is the truth, the in-process queues only a transport."""
         if self._started:
             return
+        self.check_leadership(force=True)
         self.projector.catch_up()
         self._started = True
-        rows = self.db.query(
-            "SELECT w.session_id, s.harvester_id, w.resource_id, r.remote_id, s.parameters FROM session_work w"
-            " JOIN sessions s ON s.id = w.session_id JOIN harvestable_resources r ON r.id = w.resource_id"
-            " WHERE w.outcome IS NULL AND s.status IN ('on-going', 'aborting') ORDER BY w.session_id, r.remote_id"
-        )
-        jobs = [
-            Job(
-                UUID(r["session_id"]),
-                UUID(r["harvester_id"]),
-                UUID(r["resource_id"]),
-                r["remote_id"],
-                reimport=bool(json.loads(r["parameters"]).get("reimport")),
-            )
-            for r in rows
-        ]
-        if jobs:
-            log.info("resuming %d planned resource(s) without outcome", len(jobs))
-            self.enqueue(jobs)
+        self._resume_sessions()
 
     def close(self) -> None:
-        with self._lock:
-            self._cancelled.update(self._in_flight)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stops within seconds: requests in flight are cancelled, work not yet
+        recorded is resumed by the next engine."""
+        self._stopping.set()
         self.remotes.close()
+        self._task_pool.shutdown(wait=True, cancel_futures=True)
+        self._fetch_pool.shutdown(wait=True, cancel_futures=True)
+
+    def should_stop(self, session_id: UUID | None = None) -> bool:
+        if self._stopping.is_set():
+            return True
+        with self._lock:
+            return session_id is not None and session_id in self._cancelled
+
+    def check_leadership(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now < self._next_leadership_check:
+            return
+        self._next_leadership_check = now + LEADERSHIP_CHECK_EVERY_S
+        if not self.leadership.still_held():
+            self._stopping.set()
+            self.remotes.cancel()
+            raise LeadershipLost("lost the lock that makes this process the store's driver; stopped driving")
+
+    # --- session tasks ------------------------------------------------------
+
+    def launch(self, session_type: str, session_id: UUID) -> None:
+        status = self.db.scalar("SELECT status FROM sessions WHERE id = ?", (str(session_id),))
+        if status not in ("on-going", "aborting", "pending"):
+            return  # an old session met again while following the log from the start
+        with self._lock:
+            if self._stopping.is_set() or session_id in self._tasks:
+                return
+            self._tasks[session_id] = session_type
+        self._task_pool.submit(self._run_task, session_type, session_id)
+
+    def _run_task(self, session_type: str, session_id: UUID) -> None:
+        try:
+            with http_scope(str(session_id)):
+                if session_type == REFRESH:
+                    self.lister.walk(session_id)
+                else:
+                    self.dispatcher.plan(session_id)
+        except Exception as e:  # a defect ends its session, never the process
+            log.exception("%s session %s failed", session_type, session_id)
+            if not self._stopping.is_set():
+                try:
+                    self.app.save(*fail_session(self.app, session_id, e))
+                except Exception:  # the next resume round tries again
+                    log.exception("could not record the failure of session %s", session_id)
+        finally:
+            with self._lock:
+                self._tasks.pop(session_id, None)
+
+    def check_availability(self, harvester_id: UUID) -> None:
+        """Off the loop, like every remote call: a hanging remote delays only itself."""
+        key = ("availability", harvester_id)
+        with self._lock:
+            if self._stopping.is_set() or key in self._checks:
+                return
+            self._checks.add(key)
+        self._task_pool.submit(self._run_check, harvester_id, key)
+
+    def _run_check(self, harvester_id: UUID, key: tuple[str, UUID]) -> None:
+        try:
+            harvester = self.app.harvester_by_id(harvester_id)
+            if harvester.removed:
+                return
+            available, problem = availability(self.remotes, harvester)
+            if self._stopping.is_set() or problem.startswith("cancelled"):
+                return
+            for _ in range(5):
+                harvester = self.app.harvester_by_id(harvester_id)
+                harvester.record_availability(available, problem or "answers")
+                try:
+                    self.app.save(harvester)
+                    return
+                except IntegrityError:
+                    continue
+        except Exception:  # a check that fails is tried again next time
+            log.exception("availability check of harvester %s failed", harvester_id)
+        finally:
+            with self._lock:
+                self._checks.discard(key)
+
+    def session_ended(self, session_id: UUID) -> None:
+        """Aborted or ended elsewhere: its work here stops, its requests end now."""
+        with self._lock:
+            if session_id not in self._tasks and not self._in_flight.get(session_id):
+                return
+            self._cancelled.add(session_id)
+        self.remotes.http.cancel(str(session_id))
+
+    def _resume_sessions(self) -> None:
+        """Every open session gets its next stage going again: a listing walk or
+        plan that was interrupted, fetches cancelled or lost, planned work with
+        no outcome and nothing in flight here."""
+        rows = self.db.query("SELECT id, type FROM sessions WHERE status IN ('on-going', 'aborting', 'pending')")
+        for row in rows:
+            session_id = UUID(row["id"])
+            with self._lock:
+                busy = session_id in self._tasks or bool(self._in_flight.get(session_id))
+            if busy:
+                continue
+            session = self.app.session(session_id)
+            if not session.is_active:
+                continue
+            if row["type"] == REFRESH and session.listing_complete is None:
+                self.launch(REFRESH, session_id)
+            elif row["type"] == HARVEST and session.planned is None:
+                self.launch(HARVEST, session_id)
+            elif row["type"] == HARVEST:
+                self._enqueue_pending(session_id, session.harvester_id, bool(session.parameters.get("reimport")))
+
+    def _enqueue_pending(self, session_id: UUID, harvester_id: UUID, reimport: bool) -> None:
+        rows = self.db.query(
+            "SELECT w.resource_id, r.remote_id FROM session_work w JOIN harvestable_resources r"
+            " ON r.id = w.resource_id WHERE w.session_id = ? AND w.outcome IS NULL ORDER BY r.remote_id",
+            (str(session_id),),
+        )
+        if rows:
+            log.info("resuming %d planned resource(s) of session %s", len(rows), session_id)
+            self.enqueue(
+                [Job(session_id, harvester_id, UUID(r["resource_id"]), r["remote_id"], reimport=reimport) for r in rows]
+            )
 
     # --- work ---------------------------------------------------------------
 
     def enqueue(self, jobs: list[Job]) -> None:
         with self._lock:
+            if self._stopping.is_set():
+                return
             for job in jobs:
                 self._in_flight[job.session_id] += 1
         for job in jobs:
-            self._pool.submit(self._run_job, job)
+            self._fetch_pool.submit(self._run_job, job)
 
     def _run_job(self, job: Job) -> None:
-        if job.session_id in self._cancelled:
+        if self.should_stop(job.session_id):
             self._outcomes.put(Outcome(job, None, "fetch", "cancelled", "session no longer active"))
             return
-        self._outcomes.put(fetch_one(job, self.harvesters, self.app, self.remotes, self.raw_store))
+        with http_scope(str(job.session_id)):
+            self._outcomes.put(fetch_one(job, self.harvesters, self.app, self.remotes, self.raw_store))
 
     @property
     def busy(self) -> bool:
         with self._lock:
-            return any(self._in_flight.values())
+            return bool(self._tasks) or bool(self._checks) or any(self._in_flight.values())
 
     def step(self) -> int:
         """One round: project, let each process manager act up to the projection's
         position (never ahead of what it reads), then record finished fetches."""
+        self.check_leadership()
         done = self.projector.catch_up()
         stop = self.projector.position
         for pm in self.process_managers:
             done += self._follow(pm, stop)
+        if time.monotonic() >= self._next_resume:
+            self._next_resume = time.monotonic() + RESUME_EVERY_S
+            self._resume_sessions()
         done += self._write_outcomes()
         return done
 
@@ -151,7 +282,7 @@ class Engine:
         if not notifications:
             # Nothing of interest up to `stop`: move past it, so the next round
             # does not scan the same stretch of log again.
-            self.app.record_with_tracking(Tracking(pm.name, stop))
+            self._track(Tracking(pm.name, stop))
             return 0
         for notification in notifications:
             event = self.app.mapper.to_domain_event(notification)
@@ -159,16 +290,22 @@ class Engine:
                 effect: Effect = pm.handle(event)
             except Exception as e:  # a bug ends the session, it never sticks it
                 log.exception("%s failed on %s", pm.name, type(event).__name__)
-                effect = fail_session(self.app, event, e)
+                effect = Effect(fail_session(self.app, getattr(event, "originator_id", None), e))
             try:
                 self.app.record_with_tracking(Tracking(pm.name, notification.id), *effect.aggregates)
             except IntegrityError:
-                # Another writer (an `abort`) changed an aggregate meanwhile: the
-                # position did not move, so the next round handles this event again.
+                # Another writer (an `abort`, a listing) changed an aggregate meanwhile:
+                # the position did not move, so the next round handles this event again.
                 return 1
             if effect.after_commit is not None:
                 effect.after_commit()
         return len(notifications)
+
+    def _track(self, tracking: Tracking) -> None:
+        try:
+            self.app.record_with_tracking(tracking)
+        except IntegrityError:
+            self.check_leadership(force=True)
 
     def _write_outcomes(self) -> int:
         batch: list[Outcome] = []
@@ -183,11 +320,14 @@ class Engine:
         for outcome in batch:
             by_session[outcome.job.session_id].append(outcome)
         for session_id, outcomes in by_session.items():
+            # Cancelled fetches record nothing: if their session is still open,
+            # the next resume round fetches them again.
             cancelled = [o for o in outcomes if o.error_kind == "cancelled"]
             real = [o for o in outcomes if o.error_kind != "cancelled"]
             try:
                 if real and not self.writer.write(session_id, real):
-                    self._cancelled.add(session_id)
+                    with self._lock:
+                        self._cancelled.add(session_id)
             except IntegrityError:
                 # A concurrent `abort` saved the session first: retry the batch,
                 # the writer reloads and then drops it if the session ended.
@@ -198,6 +338,7 @@ class Engine:
                 self._in_flight[session_id] -= len(real) + len(cancelled)
                 if self._in_flight[session_id] <= 0:
                     del self._in_flight[session_id]
+                    self._cancelled.discard(session_id)
                     self.harvesters.forget(session_id)
         return len(batch)
 

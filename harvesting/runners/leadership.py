@@ -4,6 +4,7 @@ engine never blocks the next one."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
@@ -15,7 +16,24 @@ ADVISORY_KEY = 0x4841525645535431  # "HARVEST1"
 class Leadership(Protocol):
     def try_acquire(self) -> bool: ...
 
+    def still_held(self) -> bool:
+        """False once the lock may have passed to another process."""
+        ...
+
     def release(self) -> None: ...
+
+
+class NoLeadership:
+    """For a store only this process can see (an empty one in memory)."""
+
+    def try_acquire(self) -> bool:
+        return True
+
+    def still_held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
 
 
 class FileLeadership:
@@ -36,6 +54,16 @@ class FileLeadership:
         self._fd = fd
         return True
 
+    def still_held(self) -> bool:
+        """The lock lives on the file we opened; if that file was deleted or
+        replaced, another process can lock the new one."""
+        if self._fd is None:
+            return False
+        try:
+            return os.fstat(self._fd).st_ino == os.stat(self.path).st_ino
+        except OSError:
+            return False
+
     def release(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -55,7 +83,7 @@ class PostgresLeadership:
 
         if self._conn is not None:
             return True
-        conn = psycopg.connect(autocommit=True, **self.connect_kwargs)
+        conn = psycopg.connect(autocommit=True, connect_timeout=10, **self.connect_kwargs)
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_KEY,)).fetchone()
         if not row or not row[0]:
             conn.close()
@@ -63,7 +91,28 @@ class PostgresLeadership:
         self._conn = conn
         return True
 
+    def still_held(self) -> bool:
+        """A session-level advisory lock ends with its connection: if the
+        connection was terminated, the lock is gone (and maybe taken)."""
+        import psycopg
+
+        if self._conn is None:
+            return False
+        try:
+            row = self._conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+                " AND granted AND ((classid::bigint << 32) | objid::bigint) = %s",
+                (ADVISORY_KEY,),
+            ).fetchone()
+        except psycopg.Error:
+            self.release()
+            return False
+        return bool(row and row[0])
+
     def release(self) -> None:
         if self._conn is not None:
-            self._conn.close()
+            import psycopg
+
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
             self._conn = None

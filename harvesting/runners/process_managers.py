@@ -2,7 +2,10 @@
 position and turns events into new events (the rules are in domain/).
 
 Each `handle` returns the aggregates to save together with the tracking
-position, and optionally work to start once that is committed.
+position, and optionally work to start once that is committed. Work that
+talks to a remote (listing, availability, planning) is only launched here and
+runs off the loop (lister.py, dispatcher.py), so no remote can stall the
+others.
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from harvesting.application import HarvestingApplication
-from harvesting.domain import decisions, listing
+from harvesting.domain import decisions
 from harvesting.domain.harvester import Harvester
-from harvesting.domain.resource import HarvestableResource, resource_id
 from harvesting.domain.session import (
     FINISHED_ALL_FAILED,
     FINISHED_ALL_OK,
@@ -27,10 +29,8 @@ from harvesting.domain.session import (
     REFRESH,
     HarvestingSession,
 )
-from harvesting.remotes.base import ListingPage, RemoteError
-from harvesting.runners.remotes import RemoteRegistry
 from harvesting.runners.storage import Database
-from harvesting.runners.work import Job
+from harvesting.text import printable
 
 
 @dataclass
@@ -39,154 +39,53 @@ class Effect:
     after_commit: Callable[[], None] | None = None
 
 
-def _closing(session: HarvestingSession, harvester: Harvester) -> list[Aggregate]:
+class Stopped(Exception):
+    """The process is stopping or the session ended: leave the session for a resume."""
+
+
+def closing(session: HarvestingSession, harvester: Harvester) -> list[Aggregate]:
     harvester.close_session(session.id, session.status)
     return [session, harvester]
 
 
-class TruncatedListing(Exception):
-    """The listing cannot be trusted past this point; the reason says why."""
+def _topic(event_class: Any) -> str:
+    return get_topic(event_class)
 
 
-class Lister:
-    """Refresh: walks the remote listing page by page; each page is saved as it
-    comes, with the cursor, so a restart resumes mid-listing. Every page is
-    judged (domain/listing.py): any anomaly truncates the listing, and a
-    truncated listing is never swept."""
+class SessionLauncher:
+    """On `SessionStarted`, launches the session's first stage off the loop:
+    the listing walk of a refresh, the availability check and plan of a harvest."""
 
-    name = "pm:lister"
-    topics: ClassVar[list[str]] = [get_topic(HarvestingSession.SessionStarted)]  # type: ignore[attr-defined]
+    name = "pm:launcher"
+    topics: ClassVar[list[str]] = [_topic(HarvestingSession.SessionStarted)]  # type: ignore[attr-defined]
 
-    def __init__(self, app: HarvestingApplication, db: Database, remotes: RemoteRegistry) -> None:
-        self.app = app
-        self.db = db
-        self.remotes = remotes
+    def __init__(self, launch: Callable[[str, UUID], None]) -> None:
+        self.launch = launch
 
     def handle(self, event: Any) -> Effect:
-        if event.session_type != REFRESH:
+        if event.session_type not in (REFRESH, HARVEST):
             return Effect()
-        session = self.app.session(event.originator_id)
-        if not session.is_active:
-            return Effect()
-        harvester = self.app.harvester_by_id(session.harvester_id)
-        try:
-            remote = self.remotes.for_harvester(harvester)
-            reason = self._walk(session, harvester, remote)
-        except (RemoteError, TruncatedListing) as e:
-            reason = str(e)
-        if reason is None:
-            verdict = decisions.judge_listing(session.seen, session.pages_listed)
-            if verdict.complete:
-                session.complete_listing(True, session.seen, "")
-                return Effect([session])
-            session.complete_listing(False, session.seen, verdict.reason)
-            session.finish(FINISHED_ALL_FAILED, self._counts(session), verdict.reason)
-            return Effect(_closing(session, harvester))
-        session.complete_listing(False, session.seen, reason)
-        if session.pages_listed:
-            message = f"listing truncated: {reason}; kept what was listed, nothing swept"
-            session.finish(FINISHED_SOME_FAILED, self._counts(session), message)
-        else:
-            session.finish(FINISHED_ALL_FAILED, self._counts(session), f"listing failed: {reason}")
-        return Effect(_closing(session, harvester))
+        session_id, session_type = event.originator_id, event.session_type
+        return Effect(after_commit=lambda: self.launch(session_type, session_id))
 
-    def _so_far(self, session: HarvestingSession) -> listing.ListingSoFar:
-        return listing.ListingSoFar(pages=session.pages_listed, seen=session.listed, first_total=session.first_total)
 
-    def _walk(self, session: HarvestingSession, harvester: Harvester, remote: Any) -> str | None:
-        drift = float(harvester.policy.get("max_total_drift", listing.DEFAULT_MAX_TOTAL_DRIFT))
-        if session.truncation is not None:
-            return session.truncation  # judged before a crash: never walk on past it
-        if session.pages_listed and session.next_cursor is None:
-            # Walked to the end before a crash; only the verdict is missing.
-            return listing.judge_end(self._so_far(session), session.first_total, drift)
-        seen = self._seen_before(session)
-        cursor = session.next_cursor
-        while True:
-            number = session.pages_listed + 1
-            page = self._page(remote, cursor, number)
-            facts = listing.PageFacts(
-                number=number,
-                count=page.count,
-                total=page.total,
-                position=page.position,
-                next_position=page.next_position,
-                requested=page.requested,
-                has_next=page.next_cursor is not None,
-            )
-            reason = listing.judge_page(self._so_far(session), facts, drift)
-            ids = [resource_id(harvester.id, b.remote_id) for b in page.resources]
-            duplicates: list[str] = []
-            for brief, rid in zip(page.resources, ids, strict=True):
-                if rid in seen:
-                    duplicates.append(brief.remote_id)
-                seen.add(rid)  # within the page too: listing A twice can hide B
-            reason = reason or listing.duplicates_reason(number, duplicates)
-            new, changed, touched = self._note(harvester, page)
-            session.record_page(
-                cursor=cursor,
-                next_cursor=page.next_cursor,
-                remote_ids=[b.remote_id for b in page.resources],
-                total=page.total,
-                new=new,
-                changed=changed,
-                listed=page.count,
-                position=page.position,
-                next_position=page.next_position,
-                anomaly=reason,
-            )
-            self.app.save(session, *touched)
-            if reason is not None:
-                return reason
-            if page.next_cursor is None:
-                return listing.judge_end(self._so_far(session), page.total, drift)
-            cursor = page.next_cursor
+class SessionEndWatcher:
+    """When a session ends (abort from any process, or the scheduler ending a
+    stale one), its requests still in flight here are cancelled at once."""
 
-    def _seen_before(self, session: HarvestingSession) -> set[UUID]:
-        if not session.pages_listed:
-            return set()
-        rows = self.db.query("SELECT resource_id FROM listing_seen WHERE session_id = ?", (str(session.id),))
-        return {UUID(r["resource_id"]) for r in rows}
+    name = "pm:session-end"
+    topics: ClassVar[list[str]] = [
+        _topic(HarvestingSession.AbortRequested),  # type: ignore[attr-defined]
+        _topic(HarvestingSession.SessionAborted),  # type: ignore[attr-defined]
+        _topic(HarvestingSession.SessionFinished),  # type: ignore[attr-defined]
+    ]
 
-    @staticmethod
-    def _page(remote: Any, cursor: str | None, number: int) -> ListingPage:
-        """A page that fails to parse is asked for once more, then the listing is
-        truncated: never silently skipped (GeoNode takes a failed page for an empty one)."""
-        for attempt in (1, 2):
-            try:
-                page: ListingPage = remote.list_resources(cursor)
-                return page
-            except RemoteError as e:
-                if e.kind != "parse-error":
-                    raise
-                if attempt == 2:
-                    raise TruncatedListing(f"page {number} failed to parse twice: {e}") from None
-        raise AssertionError("unreachable")
+    def __init__(self, ended: Callable[[UUID], None]) -> None:
+        self.ended = ended
 
-    def _note(self, harvester: Harvester, page: ListingPage) -> tuple[int, int, list[Aggregate]]:
-        touched: list[Aggregate] = []
-        new = changed = 0
-        for brief in page.resources:
-            resource = self.app.resource(resource_id(harvester.id, brief.remote_id))
-            if resource is None:
-                resource = HarvestableResource(
-                    harvester_id=harvester.id,
-                    remote_id=brief.remote_id,
-                    title=brief.title,
-                    resource_type=brief.resource_type,
-                    modified=brief.modified,
-                    should_be_harvested=harvester.select_new,
-                )
-                new += 1
-                touched.append(resource)
-            elif resource.note_listed(brief.title, brief.resource_type, brief.modified):
-                changed += 1
-                touched.append(resource)
-        return new, changed, touched
-
-    @staticmethod
-    def _counts(session: HarvestingSession) -> dict[str, int]:
-        return {"total": session.seen, "done": session.seen}
+    def handle(self, event: Any) -> Effect:
+        session_id = event.originator_id
+        return Effect(after_commit=lambda: self.ended(session_id))
 
 
 class Sweeper:
@@ -194,7 +93,7 @@ class Sweeper:
     database; refuses sweeps above the harvester's max-stale-share."""
 
     name = "pm:sweeper"
-    topics: ClassVar[list[str]] = [get_topic(HarvestingSession.ListingCompleted)]  # type: ignore[attr-defined]
+    topics: ClassVar[list[str]] = [_topic(HarvestingSession.ListingCompleted)]  # type: ignore[attr-defined]
 
     def __init__(self, app: HarvestingApplication, db: Database) -> None:
         self.app = app
@@ -225,7 +124,7 @@ class Sweeper:
         message = decisions.refresh_message(session.seen, session.new, session.changed, sweep)
         if not sweep.allowed:
             session.finish(FINISHED_SOME_FAILED, counts, message)
-            return Effect(_closing(session, harvester))
+            return Effect(closing(session, harvester))
         swept: list[Aggregate] = []
         for stale_id in stale_ids:
             resource = self.app.resource(stale_id)
@@ -236,65 +135,7 @@ class Sweeper:
         # One transaction with the tracking position: a crash mid-sweep leaves
         # nothing half done to be re-judged on a smaller base.
         session.finish(FINISHED_ALL_OK, counts, message)
-        return Effect([*swept, *_closing(session, harvester)])
-
-
-class Dispatcher:
-    """Harvest: checks the remote answers, plans the selected resources, and
-    hands one job per resource to the workers once the plan is committed."""
-
-    name = "pm:dispatcher"
-    topics: ClassVar[list[str]] = [get_topic(HarvestingSession.SessionStarted)]  # type: ignore[attr-defined]
-
-    def __init__(
-        self,
-        app: HarvestingApplication,
-        db: Database,
-        remotes: RemoteRegistry,
-        enqueue: Callable[[list[Job]], None],
-    ) -> None:
-        self.app = app
-        self.db = db
-        self.remotes = remotes
-        self.enqueue = enqueue
-
-    def handle(self, event: Any) -> Effect:
-        if event.session_type != HARVEST:
-            return Effect()
-        session = self.app.session(event.originator_id)
-        if not session.is_active or session.planned is not None:
-            return Effect()
-        harvester = self.app.harvester_by_id(session.harvester_id)
-        if session.parameters.get("reimport"):
-            return self._plan(session, harvester, reimport=True)
-        try:
-            remote = self.remotes.for_harvester(harvester)
-            available = remote.check_availability()
-            problem = "" if available else f"{harvester.remote_type} remote at {harvester.url} does not answer"
-        except RemoteError as e:
-            available, problem = False, str(e)
-        harvester.record_availability(available, problem or "answers")
-        if not available:
-            session.finish(FINISHED_ALL_FAILED, {}, f"remote unavailable: {problem}; no record touched")
-            return Effect(_closing(session, harvester))
-        return self._plan(session, harvester, reimport=False)
-
-    def _plan(self, session: HarvestingSession, harvester: Harvester, reimport: bool) -> Effect:
-        if reimport:
-            # Everything that has a record, selected or not: a reimport rebuilds the catalogue as it is.
-            sql = (
-                "SELECT r.id, r.remote_id FROM harvestable_resources r JOIN records c ON c.resource_id = r.id"
-                " WHERE r.harvester_id = ? AND r.removed = 0 ORDER BY r.remote_id"
-            )
-        else:
-            sql = (
-                "SELECT id, remote_id FROM harvestable_resources WHERE harvester_id = ? AND should_be_harvested = 1"
-                " AND removed = 0 ORDER BY remote_id"
-            )
-        rows = self.db.query(sql, (str(harvester.id),))
-        session.plan_work([UUID(r["id"]) for r in rows])
-        jobs = [Job(session.id, harvester.id, UUID(r["id"]), r["remote_id"], reimport=reimport) for r in rows]
-        return Effect([session, harvester], after_commit=lambda: self.enqueue(jobs))
+        return Effect([*swept, *closing(session, harvester)])
 
 
 class CompletionDetector:
@@ -303,8 +144,8 @@ class CompletionDetector:
 
     name = "pm:completion"
     topics: ClassVar[list[str]] = [
-        get_topic(HarvestingSession.WorkPlanned),  # type: ignore[attr-defined]
-        get_topic(HarvestingSession.ProgressRecorded),  # type: ignore[attr-defined]
+        _topic(HarvestingSession.WorkPlanned),  # type: ignore[attr-defined]
+        _topic(HarvestingSession.ProgressRecorded),  # type: ignore[attr-defined]
     ]
 
     def __init__(self, app: HarvestingApplication, db: Database) -> None:
@@ -332,19 +173,18 @@ class CompletionDetector:
         status = decisions.harvest_status(counts["total"], counts["failed"])
         message = decisions.harvest_message(counts["harvested"], counts["unchanged"], counts["failed"], first_failure)
         session.finish(status, counts, message)
-        return Effect(_closing(session, harvester))
+        return Effect(closing(session, harvester))
 
 
-def fail_session(app: HarvestingApplication, event: Any, error: Exception) -> Effect:
-    """A bug while handling a session's event still ends that session, with the
-    error as its message (GeoNode's `_handle_harvesting_error`)."""
-    session_id = getattr(event, "originator_id", None)
+def fail_session(app: HarvestingApplication, session_id: UUID | None, error: BaseException) -> list[Aggregate]:
+    """A defect while working on a session still ends that session, with the
+    error as its one-line message (GeoNode's `_handle_harvesting_error`)."""
     try:
         session = app.session(session_id) if session_id else None
     except Exception:  # noqa: BLE001 - the event may not belong to a session
         session = None
     if session is None or not session.is_active:
-        return Effect()
+        return []
     harvester = app.harvester_by_id(session.harvester_id)
-    session.finish(FINISHED_ALL_FAILED, {}, f"internal error: {type(error).__name__}: {error}")
-    return Effect(_closing(session, harvester))
+    session.finish(FINISHED_ALL_FAILED, {}, f"internal error: {type(error).__name__}: {printable(str(error), 200)}")
+    return closing(session, harvester)

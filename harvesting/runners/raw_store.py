@@ -11,7 +11,7 @@ import hashlib
 import threading
 from collections.abc import Iterable
 
-from harvesting.runners.storage import Database
+from harvesting.runners.storage import Cursor, Database
 
 RECENT_DOCUMENTS = 4
 
@@ -25,12 +25,14 @@ class RawStore:
         self.db = db
         self._lock = threading.Lock()
         self._recent: dict[str, bytes] = {}
-        blob = "BYTEA" if db.postgres else "BLOB"
-        with db.transaction() as c:
-            c.execute(
-                "CREATE TABLE IF NOT EXISTS raw_documents ("
-                f" sha256 TEXT PRIMARY KEY, body {blob} NOT NULL, size INTEGER NOT NULL)"
-            )
+
+    @staticmethod
+    def create(c: Cursor, postgres: bool) -> None:
+        blob = "BYTEA" if postgres else "BLOB"
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS raw_documents ("
+            f" sha256 TEXT PRIMARY KEY, body {blob} NOT NULL, size INTEGER NOT NULL)"
+        )
 
     def put_many(self, bodies: Iterable[bytes]) -> dict[int, str]:
         """Stores each distinct body once; returns id(body) -> sha256."""

@@ -1,45 +1,116 @@
 """The composition root: builds the application, read models and engine for
 the configured backend (SQLite files by default, PostgreSQL when
-HARVEST_DATABASE_URL is set)."""
+HARVEST_DATABASE_URL is set).
+
+Schema changes happen once per schema version, under a lock, and the version
+is recorded: a command that finds the schema current runs no DDL at all (on
+PostgreSQL, DDL from many commands at once deadlocks with a running harvest).
+Commands that only read never create a store.
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from harvesting.application import HarvestingApplication
 from harvesting.domain.errors import InvalidConfigurationError
 from harvesting.projections.projector import Projector
-from harvesting.runners.config import Settings, load_settings
+from harvesting.runners.config import Settings, load_settings, masked
 from harvesting.runners.engine import Engine
-from harvesting.runners.leadership import FileLeadership, Leadership, PostgresLeadership
+from harvesting.runners.leadership import FileLeadership, Leadership, NoLeadership, PostgresLeadership
+from harvesting.runners.raw_store import RawStore
 from harvesting.runners.storage import Database
 
 SCHEMA_LOCK_KEY = 0x4841525645535430  # advisory lock around schema creation
+# Bump with every change of the tables (event store, read models, raw store).
+SCHEMA_VERSION = 1
 
 
 class Runtime:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, *, create: bool = True) -> None:
         self.settings = settings or load_settings()
+        self.missing = False
         env = self.settings.event_store_env()
-        with self._schema_lock(env):
+        if self._schema_version(env) == SCHEMA_VERSION:
+            self._open(env, create_tables=False)
+        elif not create:
+            # Reading creates nothing: answer from an empty store in memory,
+            # and say where we looked.
+            self.missing = True
+            self._open({"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}, True)
+            self._migrate()
+            self.leadership: Leadership = NoLeadership()
+            self._engine: Engine | None = None
+            return
+        else:
+            with self._schema_lock(env):
+                current = self._schema_version(env) == SCHEMA_VERSION
+                self._open(env, create_tables=not current)
+                if not current:
+                    self._migrate()
+        self.leadership = self._leadership(env)
+        self._engine = None
+
+    def where(self) -> str:
+        if self.settings.database_url is None:
+            return str(self.settings.sqlite_path)
+        return masked(self.settings.database_url)
+
+    def _open(self, env: dict[str, str], create_tables: bool) -> None:
+        if self.settings.database_url is None and create_tables and not self.missing:
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.app = HarvestingApplication(env={**env, "CREATE_TABLE": "y" if create_tables else "n"})
+        except Exception as e:  # noqa: BLE001 - any driver error here is a configuration problem
+            reason = " ".join(str(e).replace(env.get("POSTGRES_PASSWORD") or "\0", "***").split())
+            raise InvalidConfigurationError(
+                f"cannot open the {self.settings.backend} event store at {self.where()}: {type(e).__name__}: {reason}"
+            ) from None
+        self.db = Database(self.app.recorder)
+        self.projector = Projector(self.app, self.db)
+
+    def _migrate(self) -> None:
+        with self.db.transaction() as c:
+            self.projector.create(c)
+            RawStore.create(c, self.db.postgres)
+            c.execute("CREATE TABLE IF NOT EXISTS harvest_schema (version INTEGER NOT NULL, applied TEXT NOT NULL)")
+            c.execute("DELETE FROM harvest_schema")
+            c.execute(
+                "INSERT INTO harvest_schema (version, applied) VALUES (?, ?)",
+                (SCHEMA_VERSION, datetime.now(UTC).isoformat()),
+            )
+
+    def _schema_version(self, env: dict[str, str]) -> int | None:
+        """Read without creating anything: None when there is no store yet."""
+        if self.settings.database_url is None:
+            path = self.settings.sqlite_path
+            if not path.exists():
+                return None
             try:
-                self.app = HarvestingApplication(env=env)
-            except Exception as e:  # noqa: BLE001 - any driver error here is a configuration problem
-                raise InvalidConfigurationError(
-                    f"cannot open the {self.settings.backend} event store: {type(e).__name__}: {e}".strip()
-                ) from None
-            self.db = Database(self.app.recorder)
-            self.projector = Projector(self.app, self.db)
-            self.projector.create_tables()
-        self.leadership: Leadership = self._leadership(env)
-        self._engine: Engine | None = None
+                with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30) as conn:
+                    row = conn.execute("SELECT MAX(version) FROM harvest_schema").fetchone()
+            except sqlite3.OperationalError as e:
+                if "no such table" in str(e):
+                    return None
+                raise InvalidConfigurationError(f"cannot read the store at {path}: {e}") from None
+            except sqlite3.DatabaseError as e:
+                raise InvalidConfigurationError(f"cannot read the store at {path}: {e}") from None
+            return int(row[0]) if row and row[0] is not None else None
+        conn = _connect_postgres(env)
+        try:
+            exists = conn.execute("SELECT to_regclass('harvest_schema') IS NOT NULL").fetchone()
+            row = conn.execute("SELECT MAX(version) FROM harvest_schema").fetchone() if exists[0] else None
+        finally:
+            conn.close()
+        return int(row[0]) if row and row[0] is not None else None
 
     @contextmanager
     def _schema_lock(self, env: dict[str, str]) -> Iterator[None]:
-        """PostgreSQL fails concurrent CREATE TABLE IF NOT EXISTS ("tuple
-        concurrently updated"): processes starting together take turns."""
+        """Processes starting together on a new store take turns creating it."""
         if self.settings.database_url is None:
             yield
             return
@@ -70,10 +141,16 @@ class Runtime:
             self._engine = Engine(self.app, self.db, self.projector, self.settings, self.leadership)
         return self._engine
 
+    def drop_engine(self) -> None:
+        """After the engine stopped (lost lock, interrupted): free its resources."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+        self.leadership.release()
+
     def settle(self) -> None:
         """Brings the read models up to date, unless another process drives them."""
-        engine = self.engine()
-        if engine is not None:
+        if self._engine is not None or self.leadership.try_acquire():
             self.projector.catch_up()
 
     def close(self) -> None:
@@ -100,4 +177,6 @@ def _connect_postgres(env: dict[str, str]) -> Any:
         )
     except psycopg.Error as e:
         reason = " ".join(str(e).split())
+        if env.get("POSTGRES_PASSWORD"):
+            reason = reason.replace(env["POSTGRES_PASSWORD"], "***")
         raise InvalidConfigurationError(f"cannot connect to PostgreSQL from HARVEST_DATABASE_URL: {reason}") from None

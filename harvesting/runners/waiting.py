@@ -3,6 +3,7 @@ engine, or watch the read models while another process drives it."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,10 @@ from typing import Any
 from harvesting.domain.errors import NotFoundError
 from harvesting.domain.session import FINAL_STATUSES
 from harvesting.projections import queries
+from harvesting.runners.engine import LeadershipLost
 from harvesting.runners.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 WATCH_INTERVAL_S = 0.5
 
@@ -33,8 +37,14 @@ def wait_for_session(
         # trying to take over rather than watch a session nobody processes.
         engine = rt.engine()
         if engine is not None:
-            engine.run_until(finished)
-            break
+            try:
+                engine.run_until(finished)
+                break
+            except LeadershipLost as e:
+                # Another process may be driving now: stop at once, then watch it.
+                log.warning("%s", e)
+                rt.drop_engine()
+                continue
         if finished():
             break
         time.sleep(WATCH_INTERVAL_S)
