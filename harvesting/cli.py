@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -92,13 +94,20 @@ def expected_failures(fn: F) -> F:
             show.error_line("interrupted; an unfinished session resumes on the next run")
             sys.exit(130)
         except Exception as e:
-            reason = store_failure(e)
+            reason = store_failure(e, _sqlite_dir())
             if reason is None:
                 raise
             show.error_line(reason)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _sqlite_dir() -> Path | None:
+    """Where the embedded store lives, to tell a full disk from other I/O errors."""
+    if os.environ.get("HARVEST_DATABASE_URL"):
+        return None
+    return Path(os.environ.get("HARVEST_DATA_DIR") or "harvest-data").resolve()
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -115,8 +124,10 @@ def runtime(*, writes: bool = True) -> Iterator[Runtime]:
     try:
         if rt.missing:
             show.note(f"no harvesting store at {rt.where()} yet (set HARVEST_DATA_DIR or HARVEST_DATABASE_URL)")
-        rt.settle()
+        problem = rt.settle(best_effort=not writes)
         yield rt
+        if problem:
+            show.note(f"the read models could not be brought up to date, shown as they were: {problem}")
     finally:
         rt.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,9 +19,24 @@ _out = Console(width=None if sys.stdout.isatty() else 220)
 _err = Console(stderr=True)
 
 
+def _finite(value: Any) -> Any:
+    """NaN and infinities (from a policy recorded before they were refused) as null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 def emit_json(document: Any) -> None:
     # allow_nan=False: NaN is not JSON, and a consumer must never be handed it.
-    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n")
+    try:
+        text = json.dumps(document, indent=2, sort_keys=True, default=str, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_finite(document), indent=2, sort_keys=True, default=str, allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 def error_line(message: str) -> None:

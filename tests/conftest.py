@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from harvesting.demo.server import LoopbackServer
+from tests.servers.hostile import HostileServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -104,6 +105,12 @@ def loopback() -> Iterator[LoopbackServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    with HostileServer() as server:
+        yield server
 
 
 def read_data(relative: str) -> bytes:

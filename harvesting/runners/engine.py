@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, Tracking
@@ -29,6 +29,7 @@ from harvesting.projections.projector import Projector
 from harvesting.remotes.http import HttpClient, http_scope
 from harvesting.runners.config import Settings
 from harvesting.runners.dispatcher import Dispatcher
+from harvesting.runners.failures import is_transient
 from harvesting.runners.leadership import Leadership
 from harvesting.runners.lister import Lister
 from harvesting.runners.process_managers import (
@@ -49,6 +50,9 @@ log = logging.getLogger(__name__)
 FOLLOW_BATCH = 50
 RESUME_EVERY_S = 2.0
 LEADERSHIP_CHECK_EVERY_S = 1.0
+STORE_RETRY_S = 60.0
+
+T = TypeVar("T")
 
 
 class LeadershipLost(HarvestingError):
@@ -153,6 +157,10 @@ class Engine:
                 else:
                     self.dispatcher.plan(session_id)
         except Exception as e:  # a defect ends its session, never the process
+            if is_transient(e):
+                # The store hiccuped: the session stays open and the next resume round relaunches it.
+                log.warning("%s session %s paused by a store error, resuming: %s", session_type, session_id, e)
+                return
             log.exception("%s session %s failed", session_type, session_id)
             if not self._stopping.is_set():
                 try:
@@ -319,7 +327,9 @@ class Engine:
         by_session: dict[UUID, list[Outcome]] = defaultdict(list)
         for outcome in batch:
             by_session[outcome.job.session_id].append(outcome)
-        for session_id, outcomes in by_session.items():
+        pending = list(by_session.items())
+        while pending:
+            session_id, outcomes = pending.pop(0)
             # Cancelled fetches record nothing: if their session is still open,
             # the next resume round fetches them again.
             cancelled = [o for o in outcomes if o.error_kind == "cancelled"]
@@ -334,6 +344,12 @@ class Engine:
                 for outcome in real:
                     self._outcomes.put(outcome)
                 real = []
+            except Exception:
+                # Nothing of this batch is lost: back in the queue, written next round.
+                for _, rest in [(session_id, outcomes), *pending]:
+                    for outcome in rest:
+                        self._outcomes.put(outcome)
+                raise
             with self._lock:
                 self._in_flight[session_id] -= len(real) + len(cancelled)
                 if self._in_flight[session_id] <= 0:
@@ -345,9 +361,25 @@ class Engine:
     def run_until(self, finished: Callable[[], bool], idle_sleep: float = 0.02) -> None:
         self.start()
         while True:
-            worked = self.step()
-            if finished() and not self.busy:
-                self.step()  # flush read models of the final events
+            worked = self.retrying(self.step)
+            if self.retrying(finished) and not self.busy:
+                self.retrying(self.step)  # flush read models of the final events
                 return
             if not worked:
                 time.sleep(idle_sleep)
+
+    def retrying(self, work: Callable[[], T]) -> T:
+        """Runs `work`, retrying transient store errors with backoff for up to
+        STORE_RETRY_S: every step is idempotent (tracking positions), so a
+        restarted database or a terminated connection costs a pause, not the run."""
+        delay, waited = 0.2, 0.0
+        while True:
+            try:
+                return work()
+            except Exception as e:
+                if not is_transient(e) or waited >= STORE_RETRY_S or self._stopping.is_set():
+                    raise
+                log.warning("store error, retrying in %.1f s: %s", delay, " ".join(str(e).split()))
+                time.sleep(delay)
+                waited += delay
+                delay = min(5.0, delay * 2)

@@ -21,6 +21,7 @@ from harvesting.domain.errors import InvalidConfigurationError
 from harvesting.projections.projector import Projector
 from harvesting.runners.config import Settings, load_settings, masked
 from harvesting.runners.engine import Engine
+from harvesting.runners.failures import disk_full, store_failure
 from harvesting.runners.leadership import FileLeadership, Leadership, NoLeadership, PostgresLeadership
 from harvesting.runners.raw_store import RawStore
 from harvesting.runners.storage import Database
@@ -96,9 +97,11 @@ class Runtime:
             except sqlite3.OperationalError as e:
                 if "no such table" in str(e):
                     return None
-                raise InvalidConfigurationError(f"cannot read the store at {path}: {e}") from None
+                raise InvalidConfigurationError(
+                    disk_full(path) or f"cannot read the store at {path}: {store_failure(e)}"
+                ) from None
             except sqlite3.DatabaseError as e:
-                raise InvalidConfigurationError(f"cannot read the store at {path}: {e}") from None
+                raise InvalidConfigurationError(f"cannot read the store at {path}: {store_failure(e)}") from None
             return int(row[0]) if row and row[0] is not None else None
         conn = _connect_postgres(env)
         try:
@@ -148,10 +151,22 @@ class Runtime:
             self._engine = None
         self.leadership.release()
 
-    def settle(self) -> None:
-        """Brings the read models up to date, unless another process drives them."""
-        if self._engine is not None or self.leadership.try_acquire():
+    def settle(self, *, best_effort: bool = False) -> str | None:
+        """Brings the read models up to date, unless another process drives them.
+
+        With `best_effort` (commands that only read), a store that cannot be
+        written (disk full, read-only) still answers from the read models as
+        they are; the reason is returned so the command can say so."""
+        if self._engine is None and not self.leadership.try_acquire():
+            return None
+        try:
             self.projector.catch_up()
+        except Exception as e:
+            reason = store_failure(e, self.settings.data_dir if self.settings.database_url is None else None)
+            if not best_effort or reason is None:
+                raise
+            return reason
+        return None
 
     def close(self) -> None:
         if self._engine is not None:

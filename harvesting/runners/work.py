@@ -16,6 +16,7 @@ from harvesting.domain.harvester import Harvester
 from harvesting.domain.resource import HarvestableResource
 from harvesting.remotes import remote_fingerprint
 from harvesting.remotes.base import FetchedResource, RemoteError
+from harvesting.runners.failures import is_transient
 from harvesting.runners.raw_store import RawStore
 from harvesting.runners.remotes import RemoteRegistry
 
@@ -84,6 +85,9 @@ def fetch_one(
     except RemoteError as e:
         return Outcome(job, None, "fetch", e.kind, e.message)
     except Exception as e:  # noqa: BLE001 - a bug must fail the resource, not the session
+        if is_transient(e):
+            # The store, not the resource, failed: record nothing, fetch it again.
+            return Outcome(job, None, "fetch", "cancelled", "store error; fetched again")
         return Outcome(job, None, "fetch", "internal-error", f"{type(e).__name__}: {e}")
 
 
