@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test unit lint bench interop clean
+.PHONY: install demo test unit lint bench interop chaos reliability clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,10 +17,21 @@ install: $(STAMP)
 demo: install
 	$(BIN)/harvest demo
 
-# The whole suite: unit, integration (real SQLite, PostgreSQL, MapServer, loopback HTTP).
+# The whole suite: unit, integration (real SQLite, PostgreSQL, MapServer, loopback HTTP),
+# without the slow fault scenarios of `make chaos`.
 test: install
 	$(BIN)/python -m tests.services
-	$(BIN)/pytest -q -n 2 --dist loadfile --ignore=tests/interop tests
+	$(BIN)/pytest -q -n 2 --dist loadfile --ignore=tests/interop -m "not chaos" tests
+
+# Slow fault scenarios (slow remotes, killed processes, lost locks), each a real process on
+# real services; docs/RELIABILITY.md lists them with the rest.
+chaos: install
+	$(BIN)/python -m tests.services
+	$(BIN)/pytest -q -n 2 --dist loadfile --ignore=tests/interop -m chaos tests
+
+# Rewrites docs/RELIABILITY.md from the fault tests (`make test` checks it is current).
+reliability: install
+	$(BIN)/python -m tests.reliability
 
 unit: install
 	$(BIN)/pytest -q tests/unit
