@@ -17,7 +17,7 @@ import email.utils
 import json
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -148,6 +148,7 @@ class Transport:
         self._scopes: dict[str, set[asyncio.Task[Response]]] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self._pending: set[concurrent.futures.Future[Response]] = set()
         self._thread.start()
 
     def _run(self) -> None:
@@ -172,17 +173,19 @@ class Transport:
             slot = self._per_host[key] = asyncio.Semaphore(self.settings.per_host)
         return slot
 
-    def submit(self, call: Any, scope: str) -> concurrent.futures.Future[Response]:
-        if self._closed:
-            raise RemoteError("cancelled", "HTTP is shut down (the process is stopping)")
+    def submit(
+        self, call: Callable[[], Coroutine[Any, Any, Response]], scope: str
+    ) -> concurrent.futures.Future[Response]:
+        """Runs `call()` on the loop under `scope`. The coroutine is made only
+        once the transport is known to be open, so a request racing shutdown
+        fails as cancelled instead of leaving a coroutine never awaited."""
 
         async def tracked() -> Response:
             task = asyncio.current_task()
             assert task is not None
             self._scopes.setdefault(scope, set()).add(task)
             try:
-                result: Response = await call
-                return result
+                return await call()
             finally:
                 tasks = self._scopes.get(scope)
                 if tasks is not None:
@@ -190,7 +193,13 @@ class Transport:
                     if not tasks:
                         del self._scopes[scope]
 
-        return asyncio.run_coroutine_threadsafe(tracked(), self._loop)
+        with self._lock:
+            if self._closed:
+                raise RemoteError("cancelled", "HTTP is shut down (the process is stopping)")
+            future = asyncio.run_coroutine_threadsafe(tracked(), self._loop)
+            self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
+        return future
 
     def cancel(self, scope: str | None = None) -> None:
         """Ends the requests in flight for one scope (a harvester), or all of them."""
@@ -201,14 +210,20 @@ class Transport:
                     for task in list(tasks):
                         task.cancel()
 
-        if not self._closed:
-            self._loop.call_soon_threadsafe(cancel_now)
+        with self._lock:
+            if not self._loop.is_closed() and self._thread.is_alive():
+                self._loop.call_soon_threadsafe(cancel_now)
 
     def close(self) -> None:
-        if self._closed:
-            return
+        with self._lock:
+            if self._closed:
+                return
+            # Closed before anything is cancelled: no request slips in between.
+            self._closed = True
+            pending = list(self._pending)
         self.cancel()
-        self._closed = True
+        for future in pending:
+            future.cancel()
 
         async def shutdown() -> None:
             if self._client is not None:
@@ -294,7 +309,7 @@ class HttpClient:
         attempt = _Attempt(method, full_url, content, dict(headers or {}))
         deadline = self.settings.deadline
         scope = _scope.get() or self.scope
-        future = self._transport.submit(self._call(attempt, accept_status, deadline), scope)
+        future = self._transport.submit(lambda: self._call(attempt, accept_status, deadline), scope)
         try:
             # A little beyond the loop's own deadline: the loop answers first.
             return future.result(timeout=deadline + 5)
@@ -346,9 +361,11 @@ class HttpClient:
                 failures.append(e)
                 await asyncio.sleep(self._backoff(number))
                 continue
-            if response.status in _TRANSIENT_STATUSES and response.status not in accept_status and not last:
-                wait = self._retry_after(response, number)
-                await asyncio.sleep(wait)
+            # Overload answers are retried even where the caller reads error
+            # bodies (OGC exception reports): a 503 is the server asking for
+            # patience, not a verdict on the request.
+            if response.status in _TRANSIENT_STATUSES and not last:
+                await asyncio.sleep(self._retry_after(response, number))
                 continue
             if response.status >= 400 and response.status not in accept_status:
                 raise RemoteError(
