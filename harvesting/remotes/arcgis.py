@@ -35,7 +35,6 @@ Parsing and normalising are pure functions over decoded JSON.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
@@ -53,7 +52,9 @@ from harvesting.remotes.base import (
     empty_descriptor,
     finished,
 )
+from harvesting.remotes.bbox import lonlat_bbox
 from harvesting.remotes.http import HttpClient
+from harvesting.remotes.values import clean_field, describe_json, load_json
 from harvesting.remotes.values import finite_number as _number
 from harvesting.remotes.values import integer as _int
 from harvesting.remotes.values import text as _text
@@ -82,9 +83,11 @@ _OTHER_SERVER_TYPES = frozenset(
     )
 )
 
-# ArcGIS Server folders are one level deep; the bound only stops a server whose
-# folders list themselves from being walked forever.
+# ArcGIS Server folders are one level deep. The bounds stop a directory whose
+# folders fan out into ever more folders; reaching one fails the listing
+# (`listing-bound`) rather than end it looking complete.
 MAX_FOLDER_DEPTH = 8
+MAX_FOLDERS = 1000
 
 WGS84_WKIDS = frozenset({4326})
 WEB_MERCATOR_WKIDS = frozenset({3857, 102100, 102113, 900913, 3785})
@@ -276,52 +279,47 @@ def service_url(target: Target, rid: ResourceId) -> str:
 # --------------------------------------------------------------------------
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def _keys(data: Any) -> str:
     """A short account of what a JSON document holds, for error messages."""
     if not isinstance(data, dict):
         return type(data).__name__
-    keys = sorted(str(k) for k in data)
+    keys = sorted(clean_field(k, 40) for k in data)
     shown = ", ".join(keys[:8]) or "none"
     return f"{shown} and {len(keys) - 8} more" if len(keys) > 8 else shown
 
 
-def decode_json(body: bytes, where: str) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as e:
-        snippet = _one_line(body[:80].decode("utf-8", "replace"), 80)
-        raise RemoteError(
-            "parse-error", f"{where}: response is not JSON ({_one_line(str(e), 120)}): {snippet!r}"
-        ) from None
+def decode_json(body: bytes, where: str, content_type: str = "") -> Any:
+    return load_json(body, where, content_type)
+
+
+def _scalar(value: Any) -> str:
+    # Error fields are strings or numbers; a nested value is not quoted at all.
+    return "" if isinstance(value, (dict, list)) else str(value)
 
 
 def raise_for_error(data: Any, where: str) -> None:
-    """ArcGIS Server and Koop answer errors with HTTP 200 and `{"error": {…}}`."""
+    """ArcGIS Server and Koop answer errors with HTTP 200 and `{"error": {…}}`;
+    its code, message and details are quoted, cleaned and cut."""
     if not isinstance(data, dict) or data.get("error") is None:
         return
     error = data["error"]
     if not isinstance(error, dict):
-        raise RemoteError("exception-report", f"{where}: ArcGIS error: {_one_line(str(error))}")
+        raise RemoteError("exception-report", f"{where}: ArcGIS error: {clean_field(_scalar(error))}")
     code = error.get("code")
-    message = _one_line(str(error.get("message") or "")) or "no message"
+    shown_code = clean_field(_scalar(code), 20) if code is not None else ""
+    message = clean_field(_scalar(error.get("message") or ""), 1000) or "no message"
     details = error.get("details")
-    extra = [_one_line(str(d)) for d in details if str(d).strip()] if isinstance(details, list) else []
-    extra = [d for d in dict.fromkeys(extra) if d != message]
-    text = f"{where}: ArcGIS error {code}: {message}" if code is not None else f"{where}: ArcGIS error: {message}"
-    if extra:
-        text += f" ({'; '.join(extra)})"
+    extra = [clean_field(_scalar(d), 1000) for d in details] if isinstance(details, list) else []
+    extra = [d for d in dict.fromkeys(extra) if d and d != message]
+    quoted = clean_field(f"{message} ({'; '.join(extra)})" if extra else message)
+    prefix = f"{where}: ArcGIS error {shown_code}" if shown_code else f"{where}: ArcGIS error"
     # A 404 code is the server saying the service or layer is gone.
     kind = "not-found" if str(code) == "404" else "exception-report"
-    raise RemoteError(kind, _one_line(text, 500))
+    raise RemoteError(kind, f"{prefix}: {quoted}")
 
 
-def read_json(body: bytes, where: str) -> Any:
-    data = decode_json(body, where)
+def read_json(body: bytes, where: str, content_type: str = "") -> Any:
+    data = decode_json(body, where, content_type)
     raise_for_error(data, where)
     return data
 
@@ -334,18 +332,48 @@ def _str_list(value: Any, key: str, where: str) -> list[str]:
     return [v.strip() for v in value if v.strip()]
 
 
+def folder_path(name: str) -> str:
+    """A folder or service path in one spelling: no empty or `.` segments,
+    `..` resolved (never above the directory root)."""
+    segments: list[str] = []
+    for segment in name.strip().split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if segments:
+                segments.pop()
+            continue
+        segments.append(segment)
+    return "/".join(segments)
+
+
+def _sub_folder(name: str, folder: str) -> str | None:
+    """The full path of a folder listed in `folder`, or None when the entry
+    names `folder` itself or one of its ancestors (a directory listing itself
+    as `A`, `A/` or `/A`, or its parent, is a loop, not a sub-folder)."""
+    path = folder_path(name)
+    if not path or path == folder or folder.startswith(f"{path}/"):
+        return None
+    prefix = f"{folder}/" if folder else ""
+    return path if path.startswith(prefix) else prefix + path
+
+
 def parse_directory(data: Any, folder: str, where: str) -> tuple[list[str], list[ServiceRef]]:
-    """Sub-folders (full paths) and services of one services-directory document.
+    """Sub-folders (full paths, each once) and services of one services-directory document.
 
     Service names are full paths ("Folder/Name") in ArcGIS Server; a bare name
     inside a folder is taken as relative to it.
     """
     if not isinstance(data, dict) or ("services" not in data and "folders" not in data):
         raise RemoteError(
-            "parse-error", f"{where}: not an ArcGIS services directory (no 'services'; keys: {_keys(data)})"
+            "parse-error",
+            f"{where}: answered with {describe_json(data)}, not an ArcGIS services directory "
+            f"(no 'services'; keys: {_keys(data)})",
         )
+    folder = folder_path(folder)
     prefix = f"{folder}/" if folder else ""
-    folders = [f if f.startswith(prefix) else prefix + f for f in _str_list(data.get("folders"), "folders", where)]
+    listed = (_sub_folder(f, folder) for f in _str_list(data.get("folders"), "folders", where))
+    folders = list(dict.fromkeys(f for f in listed if f is not None))
     services: list[ServiceRef] = []
     raw_services = data.get("services")
     if raw_services is not None and not isinstance(raw_services, list):
@@ -355,7 +383,7 @@ def parse_directory(data: Any, folder: str, where: str) -> tuple[list[str], list
         type_ = entry.get("type") if isinstance(entry, dict) else None
         if not isinstance(name, str) or not name.strip() or not isinstance(type_, str):
             raise RemoteError("parse-error", f"{where}: services[{i}] has no name and type")
-        name = name.strip().strip("/")
+        name = folder_path(name)
         services.append(ServiceRef(name if name.startswith(prefix) else prefix + name, type_.strip()))
     return folders, services
 
@@ -371,7 +399,6 @@ def parse_service_layers(data: Any, where: str) -> list[LayerEntry]:
     if not isinstance(data, dict) or ("layers" not in data and "tables" not in data):
         raise RemoteError("parse-error", f"{where}: not an ArcGIS service root (no 'layers'; keys: {_keys(data)})")
     entries: list[LayerEntry] = []
-    seen: set[int] = set()
     for key, resource_type in (("layers", "layer"), ("tables", "table")):
         raw = data.get(key)
         if raw is None:
@@ -382,9 +409,6 @@ def parse_service_layers(data: Any, where: str) -> list[LayerEntry]:
             layer_id = _layer_id(item.get("id")) if isinstance(item, dict) else None
             if layer_id is None or not isinstance(item, dict):
                 raise RemoteError("parse-error", f"{where}: {key}[{i}] has no layer id")
-            if layer_id in seen:
-                raise RemoteError("parse-error", f"{where}: layer id {layer_id} is listed twice")
-            seen.add(layer_id)
             name = item.get("name")
             entries.append(LayerEntry(layer_id, name.strip() if isinstance(name, str) else "", resource_type))
     return entries
@@ -489,10 +513,7 @@ def bbox_from_extent(extent: NativeExtent | None) -> list[float] | None:
         west, south, east, north = (round(v, 8) for v in (west, south, east, north))
     else:
         return None
-    # Projected coordinates labelled 4326 happen; they must not land in a lon/lat field.
-    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
-        return None
-    return [west, south, east, north]
+    return lonlat_bbox(west, south, east, north)
 
 
 def crs_of(extent: NativeExtent | None) -> str | None:
@@ -736,19 +757,19 @@ class ArcGisRemote:
         response = self.http.get(with_query(url, self.target.query), accept_status=(404,) if gone_is_not_found else ())
         if response.status == 404:
             raise RemoteError("not-found", f"{where}: HTTP 404, the resource is gone")
-        return response.body, read_json(response.body, where), where
+        return response.body, read_json(response.body, where, response.content_type), where
 
     # -- contract -----------------------------------------------------------
 
     def check_availability(self) -> bool:
-        try:
-            _, data, where = self._get(self.target.entry_url)
-            if self.target.kind == "directory":
-                parse_directory(data, self.target.folder, where)
-            elif not isinstance(data, dict):
-                return False
-        except RemoteError:
-            return False
+        """True when the configured URL answers as an ArcGIS services
+        directory, service or layer; otherwise raises the RemoteError saying why."""
+        _, data, where = self._get(self.target.entry_url)
+        if self.target.kind == "directory":
+            parse_directory(data, self.target.folder, where)
+        elif not isinstance(data, dict):
+            found = describe_json(data)
+            raise RemoteError("parse-error", f"{where}: answered with {found}, not an ArcGIS REST document")
         return True
 
     def list_resources(self, cursor: str | None) -> ListingPage:
@@ -790,23 +811,35 @@ class ArcGisRemote:
         """Every wanted service under the configured folder, walking sub-folders depth first."""
         found: list[ServiceRef] = []
         seen_services: set[ServiceRef] = set()
-        visited: set[str] = set()
-        pending: list[tuple[str, int]] = [(self.target.folder, 0)]
+        start = folder_path(self.target.folder)
+        # Folders queued or walked: each folder's URL is asked once per walk.
+        known: set[str] = {start}
+        pending: list[tuple[str, int]] = [(start, 0)]
         while pending:
             folder, depth = pending.pop()
-            if folder in visited:
-                continue
-            visited.add(folder)
             url = f"{self.target.base}/{quote(folder, safe='/')}" if folder else self.target.base
             _, data, where = self._get(url)
             folders, services = parse_directory(data, folder, where)
             for service in services:
                 # Services of an unsupported type are part of any real directory (GPServer, GeometryServer…).
+                # A service listed twice is one URL: listed once.
                 if service not in seen_services and self._wanted(service):
                     seen_services.add(service)
                     found.append(service)
-            if depth < MAX_FOLDER_DEPTH:
-                pending.extend((sub, depth + 1) for sub in reversed(folders) if sub not in visited)
+            new = [sub for sub in folders if sub not in known]
+            if new and depth >= MAX_FOLDER_DEPTH:
+                raise RemoteError(
+                    "listing-bound",
+                    f"{where}: folders nest deeper than {MAX_FOLDER_DEPTH} levels; "
+                    "the services directory cannot be walked to its end",
+                )
+            if len(known) + len(new) > MAX_FOLDERS:
+                raise RemoteError(
+                    "listing-bound",
+                    f"{where}: more than {MAX_FOLDERS} folders; the services directory cannot be walked to its end",
+                )
+            known.update(new)
+            pending.extend((sub, depth + 1) for sub in reversed(new))
         return found
 
     def _services_for(self, cursor: str | None) -> list[ServiceRef]:

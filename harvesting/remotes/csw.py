@@ -48,11 +48,14 @@ from harvesting.remotes.base import (
     empty_descriptor,
     finished,
 )
+from harvesting.remotes.bbox import lonlat_bbox
 from harvesting.remotes.http import HttpClient, Response
+from harvesting.remotes.values import clean_field, describe_body
 from harvesting.remotes.xml import (
     XLINK_HREF,
     child,
     children,
+    describe_root,
     find,
     find_all,
     find_text,
@@ -79,7 +82,9 @@ OUTPUT_SCHEMAS: dict[str, tuple[str, str]] = {
 }
 # Every error status is read here rather than by HttpClient, so that an
 # exception report sent with HTTP 400/500 is reported as what it says.
-_ERROR_STATUSES = tuple(range(400, 600))
+# Transient statuses (429, 502-504) stay with the HTTP client, which retries
+# them, honouring Retry-After.
+_ERROR_STATUSES = tuple(status for status in range(400, 600) if status not in (429, 502, 503, 504))
 _XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
 
 _DC_RECORDS = frozenset({"Record", "SummaryRecord", "BriefRecord"})
@@ -181,12 +186,6 @@ def _compact(values: dict[str, Any]) -> dict[str, Any]:
 def _append_link(links: list[dict[str, Any]], link: dict[str, Any]) -> None:
     if not any(existing["type"] == link["type"] and existing["url"] == link["url"] for existing in links):
         links.append(link)
-
-
-def _valid_lonlat(box: list[float]) -> bool:
-    west, south, east, north = box
-    # west > east is allowed: a box crossing the antimeridian.
-    return -180.0 <= west <= 180.0 and -180.0 <= east <= 180.0 and -90.0 <= south <= north <= 90.0
 
 
 # --- identity of a record -----------------------------------------------------------------
@@ -332,7 +331,7 @@ def brief_record(record: Any, where: str) -> BriefResource:
             "(expected csw:Record or gmd:MD_Metadata; does the server honour outputSchema?)",
         )
     if not identifier:
-        raise RemoteError("parse-error", f"{where}: record without identifier (title {title!r})")
+        raise RemoteError("parse-error", f"{where}: record without identifier (title {clean_field(title, 80)!r})")
     return BriefResource(remote_id=identifier, title=title, resource_type=resource_type, modified=modified)
 
 
@@ -362,17 +361,16 @@ def _operation_parameter(root: Any, operation: str, parameter: str) -> tuple[str
     return ()
 
 
-def parse_capabilities(body: bytes, where: str) -> CswCapabilities:
+def parse_capabilities(body: bytes, where: str, content_type: str = "") -> CswCapabilities:
     """A CSW GetCapabilities document. Exception reports (sent with HTTP 200)
     and anything that is not CSW capabilities are errors."""
-    root = parse_xml(body, where)
+    root = parse_xml(body, where, content_type)
     raise_for_exception_report(root, where)
     name = local_name(root)
     namespace = _namespace(root)
     if name != "Capabilities" or not namespace.startswith(CSW_NS_PREFIX):
-        raise RemoteError(
-            "parse-error", f"{where}: not a CSW capabilities document (root element {name or '?'} {namespace})".rstrip()
-        )
+        found = describe_root(root)
+        raise RemoteError("parse-error", f"{where}: answered with {found}, not a CSW capabilities document")
     identification = child(root, "ServiceIdentification")
     versions = tuple(
         _dedup([text_of(v) for v in children(identification, "ServiceTypeVersion")])
@@ -425,12 +423,12 @@ def _required_count(el: Any, name: str, where: str) -> int:
     return value
 
 
-def parse_search_results(body: bytes, where: str) -> SearchResults:
+def parse_search_results(body: bytes, where: str, content_type: str = "") -> SearchResults:
     """The csw:SearchResults of a GetRecords response, checked for consistency."""
-    root = parse_xml(body, where)
+    root = parse_xml(body, where, content_type)
     raise_for_exception_report(root, where)
     if local_name(root) != "GetRecordsResponse":
-        raise RemoteError("parse-error", f"{where}: not a CSW GetRecords response (root element {local_name(root)})")
+        raise RemoteError("parse-error", f"{where}: answered with {describe_root(root)}, not a CSW GetRecords response")
     results = child(root, "SearchResults")
     if results is None:
         raise RemoteError("parse-error", f"{where}: GetRecords response without csw:SearchResults")
@@ -454,23 +452,19 @@ def parse_search_results(body: bytes, where: str) -> SearchResults:
     )
 
 
-def parse_listing(body: bytes, where: str, *, position: int, requested: int) -> ListingPage:
+def parse_listing(body: bytes, where: str, *, position: int, requested: int, content_type: str = "") -> ListingPage:
     """One listing page from a GetRecords response asked from `position` (1-based).
 
     nextRecord 0 ends the listing; so does a nextRecord past numberOfRecordsMatched
     (there is nothing there), though it is still reported as next_position.
-    Short pages, drifting totals and the like are reported as they are, for
-    the lister to judge; a duplicate identifier within the page is an error.
+    Short pages, drifting totals, identifiers repeated within the page and
+    the like are reported as they are, every record in order, for the lister
+    to judge (it keeps the first of each and never sweeps after such a page).
     """
-    results = parse_search_results(body, where)
-    resources: list[BriefResource] = []
-    seen: set[str] = set()
-    for index, record in enumerate(results.records, start=1):
-        brief = brief_record(record, f"{where}: record {index}")
-        if brief.remote_id in seen:
-            raise RemoteError("parse-error", f"{where}: identifier {brief.remote_id!r} appears twice in one page")
-        seen.add(brief.remote_id)
-        resources.append(brief)
+    results = parse_search_results(body, where, content_type)
+    resources = [
+        brief_record(record, f"{where}: record {index}") for index, record in enumerate(results.records, start=1)
+    ]
     next_position: int | None
     if results.next_record is None:
         # nextRecord is mandatory; without it, assume the page follows on.
@@ -492,27 +486,30 @@ def parse_listing(body: bytes, where: str, *, position: int, requested: int) -> 
 # --- GetRecordById ----------------------------------------------------------------------------
 
 
-def parse_record_by_id(body: bytes, where: str, remote_id: str) -> Any:
+def parse_record_by_id(body: bytes, where: str, remote_id: str, content_type: str = "") -> Any:
     """The record element for `remote_id` out of a GetRecordById response.
 
     An empty response means the record is gone (RemoteError 'not-found').
     """
-    root = parse_xml(body, where)
+    root = parse_xml(body, where, content_type)
     raise_for_exception_report(root, where)
     if record_kind(root) is not None:
         records = [root]  # some servers answer the bare record
     elif local_name(root) == "GetRecordByIdResponse":
         records = _elements(root)
     else:
-        raise RemoteError("parse-error", f"{where}: not a CSW GetRecordById response (root element {local_name(root)})")
+        raise RemoteError(
+            "parse-error", f"{where}: answered with {describe_root(root)}, not a CSW GetRecordById response"
+        )
     if not records:
         raise RemoteError("not-found", f"{where}: no record with identifier {remote_id!r}")
     for record in records:
         if record_kind(record) is None:
-            raise RemoteError("parse-error", f"{where}: unsupported record element {local_name(record) or '?'}")
+            name = clean_field(local_name(record), 60) or "?"
+            raise RemoteError("parse-error", f"{where}: unsupported record element {name}")
         if record_identifier(record) == remote_id:
             return record
-    found = ", ".join(repr(record_identifier(r) or "?") for r in records[:3])
+    found = ", ".join(repr(clean_field(record_identifier(r) or "?", 80)) for r in records[:3])
     raise RemoteError("parse-error", f"{where}: asked for record {remote_id!r}, the answer holds {found}")
 
 
@@ -574,12 +571,11 @@ def ows_bbox(el: Any) -> list[float] | None:
     lower, upper = _corner(find_text(el, "LowerCorner")), _corner(find_text(el, "UpperCorner"))
     if lower is None or upper is None:
         return None
-    lonlat = [lower[0], lower[1], upper[0], upper[1]]
-    latlon = [lower[1], lower[0], upper[1], upper[0]]
+    lonlat = (lower[0], lower[1], upper[0], upper[1])
+    latlon = (lower[1], lower[0], upper[1], upper[0])
     preferred, other = (lonlat, latlon) if order == "lonlat" else (latlon, lonlat)
-    if _valid_lonlat(preferred):
-        return preferred
-    return other if _valid_lonlat(other) else None
+    box = lonlat_bbox(*preferred)
+    return box if box is not None else lonlat_bbox(*other)
 
 
 def _dc_texts(record: Any, name: str) -> list[str]:
@@ -690,9 +686,11 @@ def _iso_bbox(identification: Any | None) -> list[float] | None:
                 _float(_iso_text(child(geo, name)))
                 for name in ("westBoundLongitude", "southBoundLatitude", "eastBoundLongitude", "northBoundLatitude")
             ]
-            box = [v for v in values if v is not None]
-            if len(box) == 4 and _valid_lonlat(box):
-                boxes.append(box)
+            if all(v is not None for v in values):
+                west, south, east, north = (v for v in values if v is not None)
+                box = lonlat_bbox(west, south, east, north)
+                if box is not None:
+                    boxes.append(box)
     if not boxes:
         return None
     if len(boxes) == 1 or any(box[0] > box[2] for box in boxes):
@@ -1083,12 +1081,12 @@ def getrecordbyid_body(schema: str, remote_id: str) -> bytes:
     return body
 
 
-def check_status(status: int, body: bytes, where: str, *, by_id: bool = False) -> None:
+def check_status(status: int, body: bytes, where: str, *, by_id: bool = False, content_type: str = "") -> None:
     """Turn an HTTP error answer into a specific RemoteError.
 
     An OWS exception report sent with an error status is reported as an
     exception report (with the status); GetRecordById answered 404 means the
-    record is gone.
+    record is gone. Any other body is described, never quoted.
     """
     if status < 400:
         return
@@ -1101,8 +1099,7 @@ def check_status(status: int, body: bytes, where: str, *, by_id: bool = False) -
             raise
     if by_id and status == 404:
         raise RemoteError("not-found", f"{where}: HTTP 404, no such record")
-    snippet = one_line(body[:200].decode("utf-8", "replace"), limit=200)
-    raise RemoteError("http-error", f"{where}: HTTP {status} {snippet}".rstrip())
+    raise RemoteError("http-error", f"{where}: HTTP {status}, {describe_body(body, content_type)}")
 
 
 def metadata_link(url: str, remote_id: str, kind: str) -> dict[str, Any]:
@@ -1169,8 +1166,8 @@ class CswRemote:
         url = self.capabilities_url()
         where = f"GET {url}"
         response = self._send("GET", url)
-        check_status(response.status, response.body, where)
-        return parse_capabilities(response.body, where)
+        check_status(response.status, response.body, where, content_type=response.content_type)
+        return parse_capabilities(response.body, where, response.content_type)
 
     def output_schema(self) -> str:
         """The configured schema, or the one the capabilities suggest (asked once)."""
@@ -1180,10 +1177,9 @@ class CswRemote:
             return self._schema
 
     def check_availability(self) -> bool:
-        try:
-            caps = self.fetch_capabilities()
-        except RemoteError:
-            return False
+        """True when the URL answers CSW 2.0.2 capabilities; otherwise raises
+        the RemoteError saying why (what answered, when it can be told)."""
+        caps = self.fetch_capabilities()
         with self._lock:
             if self._schema is None:
                 self._schema = caps.default_output_schema()
@@ -1209,8 +1205,10 @@ class CswRemote:
             url = with_query(self.url, getrecords_params(schema, start, self.page_size, self.constraint))
             where = f"GET {url}"
             response = self._send("GET", url)
-        check_status(response.status, response.body, where)
-        return parse_listing(response.body, where, position=start, requested=self.page_size)
+        check_status(response.status, response.body, where, content_type=response.content_type)
+        return parse_listing(
+            response.body, where, position=start, requested=self.page_size, content_type=response.content_type
+        )
 
     # -- one record --------------------------------------------------------------------------
 
@@ -1223,21 +1221,22 @@ class CswRemote:
             url = with_query(self.url, getrecordbyid_params(schema, remote_id))
             where = f"GET {url}"
             response = self._send("GET", url)
-        check_status(response.status, response.body, where, by_id=True)
-        record = parse_record_by_id(response.body, where, remote_id)
+        check_status(response.status, response.body, where, by_id=True, content_type=response.content_type)
+        record = parse_record_by_id(response.body, where, remote_id, response.content_type)
         return self._resource(record, remote_id, where)
 
     def reparse(self, raw: bytes, remote_id: str) -> FetchedResource:
         where = f"stored record {remote_id}"
         record = parse_xml(raw, where)
         if record_kind(record) is None:
-            raise RemoteError("parse-error", f"{where}: not a CSW record (root element {local_name(record) or '?'})")
+            raise RemoteError("parse-error", f"{where}: holds {describe_root(record)}, not a CSW record")
         return self._resource(record, remote_id, where)
 
     def _resource(self, record: Any, remote_id: str, where: str) -> FetchedResource:
         identifier = record_identifier(record)
         if identifier != remote_id:
-            raise RemoteError("parse-error", f"{where}: expected record {remote_id!r}, got {identifier!r}")
+            got = clean_field(identifier, 80) if identifier is not None else None
+            raise RemoteError("parse-error", f"{where}: expected record {remote_id!r}, got {got!r}")
         descriptor = record_descriptor(record)
         kind = record_kind(record) or "dc"
         _append_link(descriptor["links"], metadata_link(self.url, remote_id, kind))

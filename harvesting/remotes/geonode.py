@@ -3,7 +3,9 @@
 The listing walks `/api/v2/resources` page by page; a resource's identity is
 its GeoNode `uuid` (stable across pk renumbering on the remote, unlike `pk`).
 Details come from the type-specific endpoint (`/api/v2/datasets/{pk}` …)
-because it carries more than the generic `/api/v2/resources/{pk}`.
+because it carries more than the generic `/api/v2/resources/{pk}`; but a
+metadata-only resource (GeoNode 4.4: a record without data) exists only at the
+generic endpoint, the type-specific ones answering 404 for it.
 
 Parsing and normalising are pure functions over decoded JSON so they can be
 tested on recorded documents without a server.
@@ -26,11 +28,16 @@ from harvesting.remotes.base import (
     empty_descriptor,
     finished,
 )
+from harvesting.remotes.bbox import lonlat_bbox
 from harvesting.remotes.http import HttpClient
+from harvesting.remotes.values import describe_body, describe_json, json_or_none, load_json, quoted_fields
 from harvesting.remotes.values import finite_number as _number
 from harvesting.remotes.values import text as _text
 
 DEFAULT_PAGE_SIZE = 50
+# Client errors are read here for GeoNode's `errors` list; 429 and server
+# errors stay with the HTTP client, which retries the transient ones.
+_CLIENT_ERRORS = tuple(status for status in range(400, 500) if status != 429)
 
 # resource_type -> (detail endpoint, key of the object in the detail JSON).
 # "layer" is what GeoNode 3.x API v2 called datasets.
@@ -99,6 +106,7 @@ class ResourceLocation:
 
     pk: str
     resource_type: str
+    metadata_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +116,7 @@ class ListingEntry:
     title: str
     resource_type: str
     modified: str | None
+    metadata_only: bool = False
 
 
 # --------------------------------------------------------------------------
@@ -126,15 +135,11 @@ def api_root(url: str) -> str:
     return f"{base}/api/v2"
 
 
-def decode_json(body: bytes, where: str) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
-        snippet = body[:80].decode("utf-8", "replace").strip().replace("\n", " ")
-        raise RemoteError("parse-error", f"{where}: response is not JSON ({e}): {snippet!r}") from None
+def decode_json(body: bytes, where: str, content_type: str = "") -> Any:
+    return load_json(body, where, content_type)
 
 
-def check_listing_status(status: int, body: bytes, page: int, url: str) -> None:
+def check_listing_status(status: int, body: bytes, page: int, url: str, content_type: str = "") -> None:
     """Turn a non-200 listing answer into a specific RemoteError.
 
     GeoNode answers a page past the end with 404 `{"errors": ["Invalid
@@ -144,14 +149,11 @@ def check_listing_status(status: int, body: bytes, page: int, url: str) -> None:
     if status < 400:
         return
     errors: list[str] = []
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        data = None
+    data = json_or_none(body)
     if isinstance(data, dict):
         raw_errors = data.get("errors")
         if isinstance(raw_errors, list):
-            errors = [str(e) for e in raw_errors]
+            errors = [e if isinstance(e, str) else json.dumps(e) for e in raw_errors]
         elif isinstance(data.get("detail"), str):
             errors = [data["detail"]]
     invalid_page = status == 404 and any("invalid page" in e.lower() for e in errors)
@@ -161,8 +163,8 @@ def check_listing_status(status: int, body: bytes, page: int, url: str) -> None:
             f"GET {url}: page {page} no longer exists (HTTP 404 Invalid page): the remote "
             "listing shrank while it was being harvested; harvest again from the start",
         )
-    detail = "; ".join(errors) if errors else body[:200].decode("utf-8", "replace").strip()
-    raise RemoteError("http-error", f"GET {url}: HTTP {status} {detail}".rstrip())
+    detail = quoted_fields(errors) if errors else describe_body(body, content_type)
+    raise RemoteError("http-error", f"GET {url}: HTTP {status}, {detail}")
 
 
 def _opt_text(value: Any) -> str | None:
@@ -198,6 +200,7 @@ def parse_listing_entries(data: Any, where: str = "listing") -> list[ListingEntr
                 title=_text(raw.get("title")),
                 resource_type=_text(raw.get("resource_type")),
                 modified=_opt_text(raw.get("last_updated")),
+                metadata_only=raw.get("metadata_only") is True,
             )
         )
     return entries
@@ -261,7 +264,11 @@ def read_listing(
         requested=page_size,
         raw_count=len(entries),
     )
-    return listing, {e.uuid: ResourceLocation(pk=e.pk, resource_type=e.resource_type) for e in kept}
+    locations: dict[str, ResourceLocation] = {}
+    for e in kept:
+        # The lister keeps the first listing of a repeated identifier; so do we.
+        locations.setdefault(e.uuid, ResourceLocation(e.pk, e.resource_type, e.metadata_only))
+    return listing, locations
 
 
 def parse_listing(
@@ -284,9 +291,7 @@ def detail_entry(data: Any, resource_type: str, where: str = "detail") -> dict[s
         entry = data.get(key)
         if isinstance(entry, dict):
             return entry
-    raise RemoteError(
-        "parse-error", f"{where}: JSON has no '{expected}' object (keys: {', '.join(sorted(data)) or 'none'})"
-    )
+    raise RemoteError("parse-error", f"{where}: answered with {describe_json(data)} that has no '{expected}' object")
 
 
 def _normalise_crs(value: Any) -> str | None:
@@ -316,7 +321,8 @@ def _bbox_from_extent(extent: Any) -> list[float] | None:
     numbers = [_number(c) for c in coords]
     if any(n is None for n in numbers):
         return None
-    return [n for n in numbers if n is not None]
+    west, south, east, north = (n for n in numbers if n is not None)
+    return lonlat_bbox(west, south, east, north)
 
 
 def _bbox_from_polygon(polygon: Any) -> list[float] | None:
@@ -337,7 +343,7 @@ def _bbox_from_polygon(polygon: Any) -> list[float] | None:
         ys.append(y)
     if not xs:
         return None
-    return [min(xs), min(ys), max(xs), max(ys)]
+    return lonlat_bbox(min(xs), min(ys), max(xs), max(ys))
 
 
 def _keyword_names(values: Any) -> list[str]:
@@ -477,6 +483,16 @@ def detail_path(location: ResourceLocation) -> str:
     return f"{endpoint}/{location.pk}"
 
 
+def detail_paths(location: ResourceLocation) -> list[str]:
+    """Where to ask for a resource's details, in order: the type-specific
+    endpoint, then the generic one that also serves metadata-only resources."""
+    generic = f"{GENERIC_ENDPOINT[0]}/{location.pk}"
+    if location.metadata_only:
+        return [generic]
+    specific = detail_path(location)
+    return [specific] if specific == generic else [specific, generic]
+
+
 # --------------------------------------------------------------------------
 # The remote
 # --------------------------------------------------------------------------
@@ -507,11 +523,17 @@ class GeoNodeRemote:
         self._lock = threading.Lock()
 
     def check_availability(self) -> bool:
-        try:
-            data = self.http.get(f"{self.api}/").json()
-        except RemoteError:
-            return False
-        return isinstance(data, dict) and "resources" in data
+        """True when the API root answers as GeoNode API v2; otherwise raises
+        the RemoteError saying why."""
+        response = self.http.get(f"{self.api}/")
+        where = f"GET {response.url}"
+        data = decode_json(response.body, where, response.content_type)
+        if not isinstance(data, dict) or "resources" not in data:
+            raise RemoteError(
+                "parse-error",
+                f"{where}: answered with {describe_json(data)} that has no 'resources' key; not a GeoNode API v2 root",
+            )
+        return True
 
     def _listing_params(self, page: int) -> dict[str, Any]:
         params: dict[str, Any] = {"page": page, "page_size": self.page_size}
@@ -528,9 +550,9 @@ class GeoNodeRemote:
                 raise RemoteError("bad-option", f"cursor {cursor!r} is not a page number")
             page = int(cursor)
         url = f"{self.api}/resources"
-        response = self.http.get(url, self._listing_params(page), accept_status=(404,))
-        check_listing_status(response.status, response.body, page, response.url)
-        data = decode_json(response.body, f"GET {response.url}")
+        response = self.http.get(url, self._listing_params(page), accept_status=_CLIENT_ERRORS)
+        check_listing_status(response.status, response.body, page, response.url, response.content_type)
+        data = decode_json(response.body, f"GET {response.url}", response.content_type)
         listing, locations = read_listing(
             data,
             page,
@@ -551,10 +573,10 @@ class GeoNodeRemote:
         # Not listed by this process (e.g. a resumed harvest): ask the remote.
         response = self.http.get(f"{self.api}/resources", {"filter{uuid}": uuid})
         where = f"GET {response.url}"
-        for entry in parse_listing_entries(decode_json(response.body, where), where):
+        for entry in parse_listing_entries(decode_json(response.body, where, response.content_type), where):
             # Match ourselves: a server ignoring the filter returns other resources.
             if entry.uuid == uuid:
-                location = ResourceLocation(pk=entry.pk, resource_type=entry.resource_type)
+                location = ResourceLocation(entry.pk, entry.resource_type, entry.metadata_only)
                 with self._lock:
                     self._locations[uuid] = location
                 return location
@@ -562,17 +584,23 @@ class GeoNodeRemote:
 
     def fetch(self, remote_id: str) -> FetchedResource:
         location = self._locate(remote_id)
-        url = f"{self.api}/{detail_path(location)}"
-        response = self.http.get(url, accept_status=(404,))
-        if response.status == 404:
+        paths = detail_paths(location)
+        for path in paths:
+            response = self.http.get(f"{self.api}/{path}", accept_status=(404,))
+            if response.status != 404:
+                break
+        else:
             with self._lock:
                 self._locations.pop(remote_id, None)
-            raise RemoteError(
-                "not-found", f"GET {response.url}: HTTP 404, resource {remote_id} (pk {location.pk}) is gone"
-            )
+            tried = " and ".join(f"{self.api}/{path}" for path in paths)
+            raise RemoteError("not-found", f"GET {tried}: HTTP 404, resource {remote_id} (pk {location.pk}) is gone")
         where = f"GET {response.url}"
-        entry = detail_entry(decode_json(response.body, where), location.resource_type, where)
+        generic = path != detail_path(location)
+        data = decode_json(response.body, where, response.content_type)
+        entry = detail_entry(data, "" if generic else location.resource_type, where)
         descriptor = normalise_resource(entry)
+        if location.metadata_only and "metadata_only" not in entry:
+            descriptor["extra"]["metadata_only"] = True
         if descriptor["identifier"] != remote_id:
             with self._lock:
                 self._locations.pop(remote_id, None)

@@ -18,7 +18,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from harvesting.remotes.base import BriefResource, RemoteError
+from harvesting.remotes.bbox import lonlat_bbox
 from harvesting.remotes.http import HttpClient, Response
+from harvesting.remotes.values import clean_field, describe_body, json_or_none, load_json
 
 ACCEPT_JSON = "application/geo+json, application/json;q=0.9, */*;q=0.1"
 JSON_MEDIA_TYPES = ("application/json", "application/geo+json", "application/schema+json")
@@ -74,21 +76,18 @@ _XML_TYPE = re.compile(r"(^|[/+])xml\b", re.IGNORECASE)
 # --------------------------------------------------------------------------
 
 
-def snippet(body: bytes, size: int = 120) -> str:
-    return " ".join(body[:size].decode("utf-8", "replace").split())
-
-
-def decode_json(body: bytes, where: str) -> Any:
+def decode_json(body: bytes, where: str, content_type: str = "") -> Any:
     """The decoded document, or parse-error; an OGC/STAC error body served
     with a success status is an exception-report."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise RemoteError("parse-error", f"{where}: response is not JSON ({e}): {snippet(body)!r}") from None
-    except RecursionError:
-        raise RemoteError("parse-error", f"{where}: JSON nested too deeply to be a catalogue document") from None
+    data = load_json(body, where, content_type)
     raise_for_error_body(data, where)
     return data
+
+
+def _fields(*values: Any) -> str:
+    # The remote's own error fields, cleaned and cut as one quote.
+    parts = (str(v) if isinstance(v, int) and not isinstance(v, bool) else text(v) for v in values)
+    return clean_field(": ".join(p for p in parts if p))
 
 
 def error_description(data: Any) -> str | None:
@@ -97,19 +96,17 @@ def error_description(data: Any) -> str | None:
     if not isinstance(data, dict):
         return None
     if "code" in data and "description" in data and not {"features", "links", "collections", "type"} & set(data):
-        code, description = text(data.get("code")), text(data.get("description"))
-        return ": ".join(p for p in (code, description) if p) or "error without description"
+        return _fields(data.get("code"), data.get("description")) or "error without description"
     status = data.get("status")
     problem = isinstance(status, int) and not isinstance(status, bool) and ("detail" in data or "title" in data)
     if problem and not {"features", "links", "collections", "stac_version"} & set(data):
         # RFC 7807 problem details (ldproxy and other OGC API servers).
-        return ": ".join(p for p in (str(status), text(data.get("title")), text(data.get("detail"))) if p)
+        return _fields(status, data.get("title"), data.get("detail"))
     if "error" in data and not {"features", "links", "collections", "type"} & set(data):
         error = data["error"]
         if isinstance(error, dict):
-            parts = [text(error.get(k)) for k in ("code", "message", "description")]
-            return ": ".join(p for p in parts if p) or "error without description"
-        return text(error) or "error without description"
+            return _fields(*(error.get(k) for k in ("code", "message", "description"))) or "error without description"
+        return _fields(error) or "error without description"
     return None
 
 
@@ -124,23 +121,21 @@ def raise_for_status(response: Response, where: str, missing_kind: str = "http-e
     document when it sent one."""
     if response.status < 400:
         return
-    try:
-        data = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        data = None
-    detail = error_description(data) or snippet(response.body)
+    detail = error_description(json_or_none(response.body)) or describe_body(response.body, response.content_type)
     kind = missing_kind if response.status == 404 else "http-error"
-    raise RemoteError(kind, f"{where}: HTTP {response.status} {detail}".rstrip())
+    raise RemoteError(kind, f"{where}: HTTP {response.status}, {detail}")
 
 
-_ERROR_STATUSES = tuple(range(400, 600))
+# Error documents are read here for their own message; transient statuses
+# (429, 502-504) stay with the HTTP client, which retries them, honouring Retry-After.
+_ERROR_STATUSES = tuple(status for status in range(400, 600) if status not in (429, 502, 503, 504))
 
 
 def get_json(http: HttpClient, url: str, missing_kind: str = "http-error") -> tuple[Response, Any]:
     response = http.request("GET", url, headers={"Accept": ACCEPT_JSON}, accept_status=_ERROR_STATUSES)
     where = f"GET {response.url}"
     raise_for_status(response, where, missing_kind)
-    return response, decode_json(response.body, where)
+    return response, decode_json(response.body, where, response.content_type)
 
 
 def post_json(http: HttpClient, url: str, body: Any) -> tuple[Response, Any]:
@@ -154,7 +149,7 @@ def post_json(http: HttpClient, url: str, body: Any) -> tuple[Response, Any]:
     )
     where = f"POST {response.url}"
     raise_for_status(response, where)
-    return response, decode_json(response.body, where)
+    return response, decode_json(response.body, where, response.content_type)
 
 
 # --------------------------------------------------------------------------
@@ -197,6 +192,56 @@ def query_int(url: str, names: Iterable[str]) -> int | None:
 
 def is_http_url(url: str) -> bool:
     return urlsplit(url).scheme in ("http", "https")
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+
+def _without_dot_segments(path: str) -> str:
+    """RFC 3986 5.2.4: `/a/./b/../c` is `/a/c`."""
+    segments = path.split("/")
+    out: list[str] = []
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment in (".", ".."):
+            if segment == ".." and len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+            continue
+        out.append(segment)
+    joined = "/".join(out)
+    return joined if joined.startswith("/") else "/" + joined
+
+
+def _percent(match: re.Match[str]) -> str:
+    char = chr(int(match.group(0)[1:], 16))
+    return char if char in _UNRESERVED else match.group(0).upper()
+
+
+def canonical_url(url: str) -> str:
+    """One spelling per URL (RFC 3986 6.2.2 plus the scheme's default port):
+    a catalogue linking back to a document under another spelling (`#top`,
+    `./x/../`, an upper-case host, `:80`, an empty `?`) is seen to be the same.
+    Path case and query order are kept: servers may tell them apart."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = (f"{userinfo}@" if userinfo else "") + host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc += f":{port}"
+    path = _PERCENT.sub(_percent, _without_dot_segments(parts.path or "/"))
+    query = _PERCENT.sub(_percent, parts.query)
+    return urlunsplit((scheme, netloc, path, query, ""))
 
 
 # --------------------------------------------------------------------------
@@ -414,13 +459,9 @@ def number(value: Any) -> float | None:
     return result if math.isfinite(result) else None
 
 
-def _lonlat_ok(west: float, south: float, east: float, north: float) -> bool:
-    return -180.0 <= west <= 180.0 and -180.0 <= east <= 180.0 and -90.0 <= south <= north <= 90.0
-
-
 def bbox_from_list(values: Any) -> list[float] | None:
-    """[west, south, east, north] from a GeoJSON/STAC bbox (2-D or 3-D); None
-    when it is not a lon/lat box (west > east is kept: it crosses the antimeridian)."""
+    """[west, south, east, north] from a GeoJSON/STAC bbox (2-D or 3-D), by
+    the one lon/lat rule (`bbox.lonlat_bbox`)."""
     if not isinstance(values, list) or len(values) not in (4, 6):
         return None
     numbers = [number(v) for v in values]
@@ -428,7 +469,7 @@ def bbox_from_list(values: Any) -> list[float] | None:
         return None
     coords = [n for n in numbers if n is not None]
     box = [coords[0], coords[1], coords[3], coords[4]] if len(coords) == 6 else coords
-    return box if _lonlat_ok(*box) else None
+    return lonlat_bbox(*box)
 
 
 def _positions(coordinates: Any, depth: int = 0) -> Iterable[tuple[float, float]]:
@@ -456,8 +497,7 @@ def bbox_from_geometry(geometry: Any) -> list[float] | None:
     if not points:
         return None
     xs, ys = [p[0] for p in points], [p[1] for p in points]
-    box = [min(xs), min(ys), max(xs), max(ys)]
-    return box if _lonlat_ok(*box) else None
+    return lonlat_bbox(min(xs), min(ys), max(xs), max(ys))
 
 
 def date_text(value: Any) -> str | None:
@@ -519,14 +559,6 @@ def document_base(data: dict[str, Any]) -> str:
     return self_link.href if self_link is not None and is_http_url(self_link.href) else ""
 
 
-def check_unique(resources: list[BriefResource], where: str) -> None:
-    seen: set[str] = set()
-    for resource in resources:
-        if resource.remote_id in seen:
-            raise RemoteError("parse-error", f"{where}: identifier {resource.remote_id!r} appears twice in one page")
-        seen.add(resource.remote_id)
-
-
 # --------------------------------------------------------------------------
 # Collections and item pages
 # --------------------------------------------------------------------------
@@ -546,12 +578,12 @@ def read_collections(data: Any, where: str) -> list[dict[str, Any]]:
 
 
 def fetch_collections(http: HttpClient, url: str) -> list[tuple[dict[str, Any], str]]:
-    """Every collection of a `/collections` document, following `next` links;
-    each with the URL of the page it came from (to resolve its relative links)."""
+    """Every collection of a `/collections` document, following `next` links,
+    in order and repeats included; each with the URL of the page it came from
+    (to resolve its relative links)."""
     request: PageRequest | None = PageRequest(url)
     seen_requests: set[str] = set()
     out: list[tuple[dict[str, Any], str]] = []
-    ids: set[str] = set()
     while request is not None:
         key = json.dumps(request.to_json(), sort_keys=True)
         if key in seen_requests or len(seen_requests) >= MAX_COLLECTION_PAGES:
@@ -559,12 +591,7 @@ def fetch_collections(http: HttpClient, url: str) -> list[tuple[dict[str, Any], 
         seen_requests.add(key)
         response, data = send(http, request)
         where = f"GET {response.url}"
-        for entry in read_collections(data, where):
-            cid = text(entry.get("id"))
-            if cid in ids:
-                raise RemoteError("parse-error", f"{where}: collection {cid!r} is listed twice")
-            ids.add(cid)
-            out.append((entry, response.url))
+        out.extend((entry, response.url) for entry in read_collections(data, where))
         request = next_request(data, response.url, request)
     return out
 
@@ -636,6 +663,11 @@ class WalkCursor:
             value["total"] = self.total
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
+    def page_key(self) -> str:
+        """The page asked for, without the running counts."""
+        request = self.request.to_json() if self.request is not None else None
+        return json.dumps([self.index, self.target, request], separators=(",", ":"), sort_keys=True)
+
     @classmethod
     def decode(cls, cursor: str) -> WalkCursor:
         try:
@@ -673,6 +705,15 @@ class WalkStep:
     # The page ends its collection: it may be short even when the walk goes on
     # to the next collection, so it claims no page size to the paging rules.
     ends_target: bool = False
+
+
+def walk_page_key(cursor: str) -> str:
+    """What a walk cursor asks for, without its running counts (any other
+    cursor is its own key): a paging loop shows up as a key seen before."""
+    try:
+        return WalkCursor.decode(cursor).page_key()
+    except RemoteError:
+        return cursor
 
 
 def walk_step(

@@ -37,7 +37,6 @@ from harvesting.remotes.ogcapi import (
     anchor,
     bbox_from_geometry,
     bbox_from_list,
-    check_unique,
     date_text,
     decode_json,
     descriptor_links,
@@ -57,11 +56,13 @@ from harvesting.remotes.ogcapi import (
     strings,
     temporal_extent,
     text,
+    walk_page_key,
     walk_step,
     with_query,
     without_query,
 )
 from harvesting.remotes.stac import COLLECTION_PREFIX, collection_descriptor
+from harvesting.remotes.values import describe_json
 
 DEFAULT_LIMIT = 100
 RECORDS_CORE = "/spec/ogcapi-records-1/1.0/conf/core"
@@ -129,26 +130,29 @@ def select_collections(
     where: str,
 ) -> list[RecordCollection]:
     """The record collections to walk, in server order; `wanted` restricts
-    them and must name only record collections the server offers."""
-    by_id = {text(entry.get("id")): (entry, page_url) for entry, page_url in entries}
+    them and must name only record collections the server offers. A
+    collection listed twice with the same items URL is walked once; one id
+    with two items URLs twice (see `stac.select_targets`)."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for entry, _ in entries:
+        by_id.setdefault(text(entry.get("id")), entry)
     for name in wanted:
         if name not in by_id:
             offered = ", ".join(by_id) or "none"
             raise RemoteError(
                 "bad-option", f"option collections: {where} offers no collection {name!r} (offered: {offered})"
             )
-        if not is_record_collection(by_id[name][0], untyped_are_records):
-            item_type = text(by_id[name][0].get("itemType")) or "unknown"
+        if not is_record_collection(by_id[name], untyped_are_records):
+            item_type = text(by_id[name].get("itemType")) or "unknown"
             raise RemoteError("bad-option", f"option collections: {name!r} holds {item_type} items, not records")
-    chosen = [
-        RecordCollection(
-            id=cid,
-            title=text(entry.get("title")),
-            items_url=items_url_of(entry, page_url, collections_url),
-        )
-        for cid, (entry, page_url) in by_id.items()
-        if (cid in wanted if wanted else is_record_collection(entry, untyped_are_records))
-    ]
+    chosen: list[RecordCollection] = []
+    for entry, page_url in entries:
+        cid = text(entry.get("id"))
+        if not (cid in wanted if wanted else is_record_collection(entry, untyped_are_records)):
+            continue
+        collection = RecordCollection(cid, text(entry.get("title")), items_url_of(entry, page_url, collections_url))
+        if all((c.id, c.items_url) != (collection.id, collection.items_url) for c in chosen):
+            chosen.append(collection)
     if not chosen:
         raise RemoteError(
             "parse-error", f"{where}: no collection with itemType 'record'; not an OGC API - Records catalogue"
@@ -421,7 +425,9 @@ class OgcApiRecordsRemote:
             entries = [(doc, response.url)]
             return Endpoint(select_collections(entries, self.wanted, None, True, where), None)
         if not isinstance(doc, dict) or not isinstance(doc.get("links"), list):
-            raise RemoteError("parse-error", f"{where}: JSON without links; not an OGC API landing page")
+            raise RemoteError(
+                "parse-error", f"{where}: answered with {describe_json(doc)} without links, not an OGC API landing page"
+            )
         links = parse_links(doc, response.url)
         data_link = find_link(links, DATA_RELS)
         collections_url = data_link.href if data_link is not None else f"{without_query(response.url)}/collections"
@@ -437,9 +443,14 @@ class OgcApiRecordsRemote:
         if link is None:
             return False
         try:
-            return declares_records(get_json(self.http, with_query(link.href, {"f": "json"}))[1])
-        except RemoteError:
-            return False
+            return declares_records(get_json(self.http, with_query(link.href, {"f": "json"}), "not-found")[1])
+        except RemoteError as error:
+            # Only a conformance document that is missing or unreadable declares
+            # nothing. An outage, a refused URL, a bound or a cancellation would
+            # otherwise leave collections out of a listing that looks complete.
+            if error.kind in ("not-found", "parse-error", "exception-report"):
+                return False
+            raise
 
     def endpoint(self, refresh: bool = False) -> Endpoint:
         with self._lock:
@@ -448,10 +459,9 @@ class OgcApiRecordsRemote:
             return self._endpoint
 
     def check_availability(self) -> bool:
-        try:
-            self.endpoint(refresh=True)
-        except RemoteError:
-            return False
+        """True when the URL answers as an OGC API - Records catalogue with a
+        record collection; otherwise raises the RemoteError saying why."""
+        self.endpoint(refresh=True)
         return True
 
     # -- listing -----------------------------------------------------------
@@ -460,6 +470,10 @@ class OgcApiRecordsRemote:
         response, data = send(self.http, request)
         where = f"GET {response.url}"
         return where, read_items_page(data, response.url, request, where)
+
+    @staticmethod
+    def page_key(cursor: str) -> str:
+        return walk_page_key(cursor)
 
     def list_resources(self, cursor: str | None) -> ListingPage:
         if cursor is None:
@@ -480,7 +494,6 @@ class OgcApiRecordsRemote:
         request = state.request or first_request(collection, self.limit)
         where, page = self._items_page(request)
         resources = [brief_record(feature, collection.id, where) for feature in page.features]
-        check_unique(resources, where)
         step = walk_step(targets, state, request, page, resources)
         return ListingPage(
             resources=step.resources,

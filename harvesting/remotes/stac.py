@@ -23,6 +23,9 @@ keeps its bare id), `collection:{id}` for collections.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import threading
 import time
@@ -49,7 +52,7 @@ from harvesting.remotes.ogcapi import (
     anchor,
     bbox_from_geometry,
     bbox_from_list,
-    check_unique,
+    canonical_url,
     date_text,
     decode_json,
     descriptor_links,
@@ -72,10 +75,12 @@ from harvesting.remotes.ogcapi import (
     strings,
     temporal_extent,
     text,
+    walk_page_key,
     walk_step,
     with_query,
     without_query,
 )
+from harvesting.remotes.values import describe_json
 
 DEFAULT_LIMIT = 100
 LEVELS = ("items", "collections")
@@ -371,15 +376,20 @@ class Api:
 def select_targets(
     entries: list[tuple[dict[str, Any], str]], wanted: list[str], collections_url: str | None, where: str
 ) -> list[Target]:
-    by_id = {text(entry.get("id")): (entry, page_url) for entry, page_url in entries}
+    """The collections to walk, in server order. A collection listed twice
+    with the same items URL is walked once (the same URL asked twice says
+    nothing new); one id with two different items URLs is walked twice, and
+    the lister sees the repeated identifiers rather than half of them."""
+    offered_ids = list(dict.fromkeys(text(entry.get("id")) for entry, _ in entries))
     for name in wanted:
-        if name not in by_id:
-            offered = ", ".join(by_id) or "none"
+        if name not in offered_ids:
+            offered = ", ".join(offered_ids) or "none"
             raise RemoteError(
                 "bad-option", f"option collections: {where} offers no collection {name!r} (offered: {offered})"
             )
-    targets = []
-    for cid, (entry, page_url) in by_id.items():
+    targets: list[Target] = []
+    for entry, page_url in entries:
+        cid = text(entry.get("id"))
         if wanted and cid not in wanted:
             continue
         link = find_link(parse_links(entry, page_url), ("items",), ("application/geo+json", "application/json"))
@@ -387,7 +397,9 @@ def select_targets(
             items_url = without_query(link.href)
         else:
             items_url = f"{without_query(collections_url or page_url)}/{quote(cid, safe=':')}/items"
-        targets.append(Target(cid, items_url))
+        target = Target(cid, items_url)
+        if target not in targets:
+            targets.append(target)
     return targets
 
 
@@ -425,29 +437,44 @@ def read_container(doc: Any, url: str, where: str) -> Container:
         found = kind or "not STAC"
         raise RemoteError("parse-error", f"{where}: not a STAC catalog or collection ({found})")
     links = parse_links(doc, url)
+    # Canonical and once each: a link repeated under another spelling is the
+    # same document, and asking for it again would say nothing new.
     return Container(
         url=url,
         id=text(doc.get("id")),
         is_collection=kind == "Collection",
-        children=[link.href for link in links if link.rel == "child"],
-        items=[link.href for link in links if link.rel == "item"],
+        children=list(dict.fromkeys(canonical_url(link.href) for link in links if link.rel == "child")),
+        items=list(dict.fromkeys(canonical_url(link.href) for link in links if link.rel == "item")),
         document=doc,
     )
+
+
+# Bytes of a URL's digest in a static walk's `seen` set: 64 bits keep a
+# collision between two containers of one catalogue out of reach (about
+# n^2 / 2^65) at 11 characters of cursor per container.
+DIGEST_BYTES = 8
+
+
+def url_digest(url: str) -> bytes:
+    return hashlib.blake2b(canonical_url(url).encode("utf-8"), digest_size=DIGEST_BYTES).digest()
 
 
 @dataclass(frozen=True)
 class StaticCursor:
     """Where a breadth-first walk stands: containers still to open, the one
-    whose item links are being read and how far, and the containers already
-    opened (a catalogue whose links loop back is walked once)."""
+    whose item links are being read and how far, and the digests of every
+    container queued or opened so far, so that a catalogue whose links loop
+    back (A -> B -> A, under any spelling of A) is walked once, also after a
+    listing resumes from this cursor."""
 
     pending: list[str]
     current: str | None = None
     index: int = 0
-    visited: list[str] = field(default_factory=list)
+    seen: frozenset[bytes] = frozenset()
 
     def encode(self) -> str:
-        value = {"pending": self.pending, "current": self.current, "index": self.index, "visited": self.visited}
+        packed = base64.b64encode(b"".join(sorted(self.seen))).decode("ascii")
+        value = {"pending": self.pending, "current": self.current, "index": self.index, "seen": packed}
         return json.dumps(value, separators=(",", ":"))
 
     @classmethod
@@ -460,14 +487,32 @@ class StaticCursor:
             isinstance(value, dict)
             and isinstance(value.get("pending"), list)
             and all(isinstance(u, str) for u in value["pending"])
-            and isinstance(value.get("visited"), list)
-            and all(isinstance(u, str) for u in value["visited"])
             and (value.get("current") is None or isinstance(value.get("current"), str))
             and isinstance(value.get("index"), int)
         )
-        if not ok or not isinstance(value, dict):
+        seen = _seen_of(value) if ok and isinstance(value, dict) else None
+        if seen is None or not isinstance(value, dict):
             raise RemoteError("bad-option", f"cursor {cursor[:80]!r} is not a static catalogue cursor")
-        return cls(value["pending"], value["current"], max(0, value["index"]), value["visited"])
+        pending = [canonical_url(u) for u in value["pending"]]
+        current = canonical_url(value["current"]) if value["current"] is not None else None
+        return cls(pending, current, max(0, value["index"]), seen | {url_digest(u) for u in pending})
+
+
+def _seen_of(value: dict[str, Any]) -> frozenset[bytes] | None:
+    packed = value.get("seen")
+    if isinstance(packed, str):
+        try:
+            raw = base64.b64decode(packed, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        if len(raw) % DIGEST_BYTES:
+            return None
+        return frozenset(raw[i : i + DIGEST_BYTES] for i in range(0, len(raw), DIGEST_BYTES))
+    # Cursors written before the digests listed the opened containers' URLs.
+    visited = value.get("visited")
+    if isinstance(visited, list) and all(isinstance(u, str) for u in visited):
+        return frozenset(url_digest(u) for u in visited)
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -524,7 +569,10 @@ class StacRemote:
         where = f"GET {response.url}"
         kind = stac_type(doc)
         if not isinstance(doc, dict) or kind is None:
-            raise RemoteError("parse-error", f"{where}: not a STAC catalog, collection or API landing page")
+            raise RemoteError(
+                "parse-error",
+                f"{where}: answered with {describe_json(doc)}, not a STAC catalog, collection or API landing page",
+            )
         if kind in ("Feature", "FeatureCollection"):
             raise RemoteError("parse-error", f"{where}: a STAC {kind}, not a catalog or collection to harvest")
         if is_api_collection(doc, response.url):
@@ -572,13 +620,16 @@ class StacRemote:
             return self._api
 
     def check_availability(self) -> bool:
-        try:
-            self.root(refresh=True)
-        except RemoteError:
-            return False
+        """True when the URL answers as a STAC API, API collection or static
+        catalogue; otherwise raises the RemoteError saying why."""
+        self.root(refresh=True)
         return True
 
     # -- listing -----------------------------------------------------------
+
+    @staticmethod
+    def page_key(cursor: str) -> str:
+        return walk_page_key(cursor)
 
     def list_resources(self, cursor: str | None) -> ListingPage:
         root = self.root(refresh=cursor is None)
@@ -604,7 +655,6 @@ class StacRemote:
             for entry in page.features
             if not self.wanted or text(entry.get("id")) in self.wanted
         ]
-        check_unique(resources, where)
         step = walk_step(["collections"], replace(state, index=0, target="collections"), request, page, resources)
         return ListingPage(
             step.resources,
@@ -663,7 +713,6 @@ class StacRemote:
         resources = [
             brief_item(item, text(item.get("collection")) or target.id or None, where) for item in page.features
         ]
-        check_unique(resources, where)
         step = walk_step(api.ids, state, request, page, resources)
         return ListingPage(
             resources=step.resources,
@@ -727,9 +776,12 @@ class StacRemote:
         """Up to `limit` resources of a breadth-first walk, reading a bounded
         number of documents (a stretch of catalogues without items or of broken
         links gives a short page rather than an unbounded one)."""
-        state = StaticCursor.decode(cursor) if cursor is not None else StaticCursor([self.url])
-        pending, visited = list(state.pending), list(state.visited)
-        visited_set = set(visited)
+        root = canonical_url(self.url)
+        if cursor is None:
+            state = StaticCursor([root], seen=frozenset({url_digest(root)}))
+        else:
+            state = StaticCursor.decode(cursor)
+        pending, seen = list(state.pending), set(state.seen)
         current, index = state.current, state.index
         resources: list[BriefResource] = []
         reads = 0
@@ -738,15 +790,11 @@ class StacRemote:
                 if not pending:
                     break
                 url = pending.pop(0)
-                if url in visited_set:
-                    continue
-                visited.append(url)
-                visited_set.add(url)
                 reads += 1
-                container = self._container(url, is_root=url == self.url and not state.visited)
+                container = self._container(url, is_root=cursor is None and url == root)
                 if container is None:
                     continue
-                self._open(container, url, pending, visited_set, resources)
+                self._open(container, url, pending, seen, resources)
                 current, index = url, 0
                 continue
             container = self._container(current, is_root=False)
@@ -765,10 +813,10 @@ class StacRemote:
                 current, index = None, 0
         if current is None and not pending:
             return resources, None
-        return resources, StaticCursor(pending, current, index, visited).encode()
+        return resources, StaticCursor(pending, current, index, frozenset(seen)).encode()
 
     def _open(
-        self, container: Container, url: str, pending: list[str], visited: set[str], out: list[BriefResource]
+        self, container: Container, url: str, pending: list[str], seen: set[bytes], out: list[BriefResource]
     ) -> None:
         if container.is_collection:
             brief = brief_collection(container.document, f"GET {url}")
@@ -778,18 +826,19 @@ class StacRemote:
             if self.level == "collections":
                 out.append(brief)
         for child in container.children:
-            if child not in visited and child not in pending:
+            digest = url_digest(child)
+            if digest not in seen:
+                seen.add(digest)
                 pending.append(child)
 
     def _static_listing(self, cursor: str | None) -> ListingPage:
-        if cursor is None:
-            # The root was just read to choose the mode; no need to read it twice.
-            root = self.root()
-            container = read_container(root.doc, root.url, f"GET {root.url}")
-            with self._lock:
-                self._containers[self.url] = container
+        # The root was read to choose the mode (by this process, also when it
+        # resumes a listing): no need to read it twice.
+        root = self.root()
+        container = read_container(root.doc, root.url, f"GET {root.url}")
+        with self._lock:
+            self._containers[canonical_url(self.url)] = container
         resources, next_cursor = self._static_page(cursor)
-        check_unique(resources, f"static catalogue {self.url}")
         # Static pages are cut by a read budget and skipped links, so they may be
         # short by design: no page size is claimed to the paging rules.
         return ListingPage(resources, next_cursor, requested=None)

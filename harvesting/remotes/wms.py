@@ -28,10 +28,12 @@ from harvesting.remotes.base import (
     empty_descriptor,
     finished,
 )
+from harvesting.remotes.bbox import lonlat_bbox
 from harvesting.remotes.http import HttpClient
 from harvesting.remotes.xml import (
     XLINK_HREF,
     children,
+    describe_root,
     find,
     find_all,
     find_text,
@@ -69,7 +71,7 @@ class WmsLayer:
     abstract: str
     keywords: list[str]
     crs_list: list[str]
-    # [west, south, east, north] in lon/lat, or None when the server gives no usable box.
+    # [west, south, east, north] in lon/lat (`bbox.lonlat_bbox`), or None when the server gives no usable box.
     bbox: list[float] | None
     # CRS as written -> [minx, miny, maxx, maxy] in that CRS's own axis order (as the server wrote it).
     bounding_boxes: dict[str, list[float]]
@@ -79,6 +81,9 @@ class WmsLayer:
     parent_layers: list[str]
     time_extent: str | None
     raw: bytes
+    # The same box in lon/lat as the server wrote it (0..360, overshoots): what
+    # a GetMap to that server asks for, where `bbox` could cross the antimeridian.
+    written_bbox: list[float] | None = None
 
 
 @dataclass
@@ -110,7 +115,7 @@ class _Inherited:
     """What a nested layer takes from its parent (WMS 1.3.0 table 7, same in 1.1.1)."""
 
     crs: list[str] = field(default_factory=list)  # additive
-    geographic_bbox: list[float] | None = None  # replaced
+    geographic_bbox: tuple[list[float], list[float]] | None = None  # replaced; (lon/lat, as written)
     bounding_boxes: dict[str, list[float]] = field(default_factory=dict)  # replaced per CRS
     styles: list[WmsStyle] = field(default_factory=list)  # additive
     queryable: bool = False  # attribute, replaced when the child sets it
@@ -121,18 +126,18 @@ class _Inherited:
 # --- pure parsing -------------------------------------------------------------------------
 
 
-def parse_capabilities(body: bytes, url: str) -> Capabilities:
+def parse_capabilities(body: bytes, url: str, content_type: str = "") -> Capabilities:
     """Parse a WMS 1.1.1 or 1.3.0 GetCapabilities document.
 
     Raises RemoteError('exception-report', ...) for an OGC exception document
     (servers send those with HTTP 200) and RemoteError('parse-error', ...) for
     anything that is not a WMS capabilities document.
     """
-    root = parse_xml(body, url)
+    root = parse_xml(body, url, content_type)
     raise_for_exception_report(root, url)
     root_name = local_name(root)
     if root_name not in _ROOTS:
-        raise RemoteError("parse-error", f"{url}: not a WMS capabilities document (root element {root_name or '?'})")
+        raise RemoteError("parse-error", f"{url}: answered with {describe_root(root)}, not a WMS capabilities document")
     version = (root.get("version") or "").strip() or _ROOTS[root_name]
     capability = find(root, "Capability")
     if capability is None:
@@ -180,7 +185,8 @@ def _collect_layers(el: Any, inherited: _Inherited, version: str, out: list[WmsL
             if code not in crs:
                 crs.append(code)
 
-    own_geographic = _geographic_bbox(el)
+    own_geographic = _lonlat_pair(_geographic_bbox(el))
+    # A box that is no lon/lat box is no box: the layer inherits its parent's.
     geographic = own_geographic if own_geographic is not None else inherited.geographic_bbox
     bounding_boxes = {**inherited.bounding_boxes, **_bounding_boxes(el)}
 
@@ -198,10 +204,8 @@ def _collect_layers(el: Any, inherited: _Inherited, version: str, out: list[WmsL
     time_extent = _time_extent(el) or inherited.time_extent
 
     if name:
-        if geographic is not None:
-            bbox: list[float] | None = geographic
-        else:
-            bbox = _bbox_from_bounding_boxes(bounding_boxes, version)
+        found = geographic if geographic is not None else _bbox_from_bounding_boxes(bounding_boxes, version)
+        bbox, written = found if found is not None else (None, None)
         out.append(
             WmsLayer(
                 name=name,
@@ -217,6 +221,7 @@ def _collect_layers(el: Any, inherited: _Inherited, version: str, out: list[WmsL
                 parent_layers=list(inherited.parents),
                 time_extent=time_extent,
                 raw=_layer_fragment(el),
+                written_bbox=written,
             )
         )
 
@@ -304,20 +309,29 @@ def _axis_order_matters(version: str) -> bool:
     return (major, minor) >= (1, 3)
 
 
-def _bbox_from_bounding_boxes(boxes: dict[str, list[float]], version: str) -> list[float] | None:
-    """A lon/lat [w, s, e, n] from a BoundingBox in CRS:84 or EPSG:4326.
+def _lonlat_pair(written: list[float] | None) -> tuple[list[float], list[float]] | None:
+    """(the box by the lon/lat rule, the box as written), or None."""
+    box = lonlat_bbox(*written) if written is not None else None
+    return (box, written) if box is not None and written is not None else None
+
+
+def _bbox_from_bounding_boxes(boxes: dict[str, list[float]], version: str) -> tuple[list[float], list[float]] | None:
+    """A lon/lat [w, s, e, n] (and the same box as written) from a
+    BoundingBox in CRS:84 or EPSG:4326.
 
     Under WMS 1.3.0, EPSG:4326 is latitude first (minx is the south latitude);
     CRS:84 is the same datum with longitude first.
     """
     by_code = {normalise_crs(crs): values for crs, values in boxes.items()}
     if "CRS:84" in by_code:
-        return list(by_code["CRS:84"])
+        found = _lonlat_pair(list(by_code["CRS:84"]))
+        if found is not None:
+            return found
     if "EPSG:4326" in by_code:
         minx, miny, maxx, maxy = by_code["EPSG:4326"]
         if _axis_order_matters(version):
-            return [miny, minx, maxy, maxx]
-        return [minx, miny, maxx, maxy]
+            return _lonlat_pair([miny, minx, maxy, maxx])
+        return _lonlat_pair([minx, miny, maxx, maxy])
     return None
 
 
@@ -417,14 +431,17 @@ def _request_extent(version: str, layer: WmsLayer) -> tuple[str, list[float], li
     supported = {normalise_crs(c) for c in layer.crs_list}
     by_code = {normalise_crs(crs): (crs, values) for crs, values in layer.bounding_boxes.items()}
     geographic = ["CRS:84", "EPSG:4326"] if lat_first else ["EPSG:4326"]
+    # The server's own spelling of its lon/lat box: a normalised box crossing
+    # the antimeridian (west > east) is no valid GetMap BBOX.
+    lonlat = layer.written_bbox if layer.written_bbox is not None else layer.bbox
     for code in geographic:
-        if code in supported and layer.bbox is not None:
-            return code, _geographic_request_bbox(code, layer.bbox, lat_first), layer.bbox
+        if code in supported and lonlat is not None:
+            return code, _geographic_request_bbox(code, lonlat, lat_first), lonlat
     for code, (written, values) in by_code.items():
         if code in supported or not supported:
-            xy = layer.bbox if layer.bbox is not None else values
+            xy = lonlat if lonlat is not None else values
             return written, values, xy
-    box = layer.bbox if layer.bbox is not None else WORLD
+    box = lonlat if lonlat is not None else WORLD
     return "EPSG:4326", _geographic_request_bbox("EPSG:4326", box, lat_first), box
 
 
@@ -532,7 +549,7 @@ class WmsRemote:
         # to keep parameters such as MapServer's `map=`.
         request_url = self.capabilities_url()
         response = self.http.get(request_url)
-        return parse_capabilities(response.body, request_url)
+        return parse_capabilities(response.body, request_url, response.content_type)
 
     def _capabilities(self, refresh: bool) -> Capabilities:
         with self._lock:
@@ -543,10 +560,9 @@ class WmsRemote:
             return self._cached
 
     def check_availability(self) -> bool:
-        try:
-            self._capabilities(refresh=True)
-        except RemoteError:
-            return False
+        """True when the URL answers WMS capabilities; otherwise raises the
+        RemoteError saying why."""
+        self._capabilities(refresh=True)
         return True
 
     def list_resources(self, cursor: str | None) -> ListingPage:

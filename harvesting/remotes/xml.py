@@ -16,8 +16,12 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped,unused-ignore]  # no stubs shipped
 
 from harvesting.remotes.base import RemoteError
+from harvesting.remotes.values import clean_field, describe_body, quoted_fields
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+# libxml2's error codes by name: a parser message quotes the document (tag
+# and entity names), its code does not.
+_ERROR_NAMES = {code: name for name, code in vars(etree.ErrorTypes).items() if isinstance(code, int)}
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 # Bounds the text copied into error messages so one bad remote cannot bloat the event log.
@@ -65,7 +69,17 @@ def one_line(text: str | None, limit: int = _MAX_MESSAGE_CHARS) -> str:
     return collapsed
 
 
-def parse_xml(body: bytes, url: str) -> Any:
+def _syntax_error(error: Any) -> str:
+    """Where and what kind of error, without libxml2's message (which quotes
+    tag and entity names out of the document)."""
+    code = getattr(error, "code", None)
+    name = _ERROR_NAMES.get(code, "") if isinstance(code, int) else ""
+    kind = name.removeprefix("ERR_").lower().replace("_", " ") or "syntax error"
+    line, column = getattr(error, "position", None) or (getattr(error, "lineno", 0), 0)
+    return f"{kind} at line {line}, column {column}"
+
+
+def parse_xml(body: bytes, url: str, content_type: str = "") -> Any:
     """Parse an untrusted document and return its root element.
 
     Raises RemoteError('parse-error', ...) for an empty body, malformed XML, or
@@ -77,11 +91,12 @@ def parse_xml(body: bytes, url: str) -> Any:
     try:
         root = etree.fromstring(data, _new_parser())
     except etree.XMLSyntaxError as e:
-        detail = one_line(str(e))
+        message = str(e)
         # libxml2 stops deep entity nesting itself, before our own check below can run.
-        if "amplification" in detail or "entity reference loop" in detail:
-            raise RemoteError("parse-error", f"{url}: entity expansion refused: {detail}") from None
-        raise RemoteError("parse-error", f"{url}: malformed XML: {detail}") from None
+        if "amplification" in message or "entity reference loop" in message:
+            raise RemoteError("parse-error", f"{url}: entity expansion refused: {_syntax_error(e)}") from None
+        found = describe_body(body, content_type)
+        raise RemoteError("parse-error", f"{url}: malformed XML: {_syntax_error(e)} (expected XML, {found})") from None
     if root is None:
         raise RemoteError("parse-error", f"{url}: malformed XML: no root element")
     dtd = root.getroottree().docinfo.internalDTD
@@ -89,10 +104,9 @@ def parse_xml(body: bytes, url: str) -> Any:
         # Entities are never expanded (resolve_entities=False), but no OGC
         # document needs them, so a declaration is treated as hostile rather
         # than handed on half-understood.
-        names = [entity.name for entity in dtd.iterentities()]
-        if names:
-            shown = ", ".join(names[:5])
-            raise RemoteError("parse-error", f"{url}: document declares XML entities ({shown}); refused for safety")
+        count = sum(1 for _ in dtd.iterentities())
+        if count:
+            raise RemoteError("parse-error", f"{url}: document declares {count} XML entities; refused for safety")
     return root
 
 
@@ -174,7 +188,39 @@ def raise_for_exception_report(root: Any, url: str) -> None:
         return
     if not parts:
         parts = [("", text_of(root))]
-    codes = [code for code, _ in parts if code]
-    code = ", ".join(dict.fromkeys(codes)) or "NoApplicableCode"
-    text = one_line("; ".join(text for _, text in parts if text)) or "(no message)"
+    codes = [clean_field(code, 60) for code, _ in parts if code]
+    code = clean_field(", ".join(dict.fromkeys(c for c in codes if c))) or "NoApplicableCode"
+    text = quoted_fields([text for _, text in parts if text]) or "(no message)"
     raise RemoteError("exception-report", f"{url}: {code}: {text}")
+
+
+# Root elements that say which OGC service answered: (local name, namespace prefix) -> what it is.
+_KNOWN_ROOTS = {
+    ("WMS_Capabilities", ""): "a WMS capabilities document",
+    ("WMT_MS_Capabilities", ""): "a WMS capabilities document",
+    ("WFS_Capabilities", ""): "a WFS capabilities document",
+    ("Capabilities", "http://www.opengis.net/cat/csw/"): "a CSW capabilities document",
+    ("Capabilities", "http://www.opengis.net/wmts/"): "a WMTS capabilities document",
+    ("Capabilities", "http://www.opengis.net/wcs/"): "a WCS capabilities document",
+    ("Capabilities", "http://www.opengis.net/wps/"): "a WPS capabilities document",
+    ("CoverageDescriptions", ""): "a WCS coverage description",
+    ("GetRecordsResponse", ""): "a CSW GetRecords response",
+    ("GetRecordByIdResponse", ""): "a CSW GetRecordById response",
+    ("ExceptionReport", ""): "an OWS exception report",
+    ("ServiceExceptionReport", ""): "a WMS service exception report",
+    ("html", ""): "an HTML page",
+    ("feed", "http://www.w3.org/2005/Atom"): "an Atom feed",
+    ("OpenSearchDescription", ""): "an OpenSearch description",
+}
+
+
+def describe_root(root: Any) -> str:
+    """What an XML document is, from its root element, for 'answered with …,
+    not a … document' messages."""
+    name = local_name(root)
+    tag = root.tag if isinstance(root.tag, str) else ""
+    namespace = tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
+    for (known, prefix), what in _KNOWN_ROOTS.items():
+        if name == known and namespace.startswith(prefix):
+            return what
+    return f"an XML document with root element {clean_field(name, 60) or '?'}"

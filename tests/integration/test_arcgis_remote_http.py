@@ -372,11 +372,11 @@ def test_layer_filter_on_a_single_layer(server: LoopbackServer, http: HttpClient
 
 def test_koop_mapserver_error_served_with_200(server: LoopbackServer, http: HttpClient) -> None:
     remote = make(services_url(server) + "/Lakes/lakes/MapServer", http)
-    assert not remote.check_availability()
-    with pytest.raises(RemoteError) as e:
-        remote.list_resources(None)
-    assert e.value.kind == "exception-report"
-    assert "ArcGIS error 400: Invalid URL" in e.value.message
+    for call in (remote.check_availability, lambda: remote.list_resources(None)):
+        with pytest.raises(RemoteError) as e:
+            call()
+        assert e.value.kind == "exception-report"
+        assert "ArcGIS error 400: Invalid URL" in e.value.message
 
 
 def test_error_as_200_in_the_middle_of_a_walk(server: LoopbackServer, site: ArcGisSite, http: HttpClient) -> None:
@@ -416,7 +416,9 @@ def test_http_500(server: LoopbackServer, site: ArcGisSite, http: HttpClient) ->
     assert e.value.kind == "http-error"
 
     site.statuses["/rest/services"] = 500
-    assert not remote.check_availability()
+    with pytest.raises(RemoteError) as e:
+        remote.check_availability()
+    assert e.value.kind == "http-error"
 
 
 def test_malformed_bodies(server: LoopbackServer, site: ArcGisSite, http: HttpClient) -> None:
@@ -430,16 +432,18 @@ def test_malformed_bodies(server: LoopbackServer, site: ArcGisSite, http: HttpCl
     with pytest.raises(RemoteError) as e:
         remote.list_resources(None)
     assert e.value.kind == "parse-error"
-    assert not remote.check_availability()
+    with pytest.raises(RemoteError) as e:
+        remote.check_availability()
+    assert e.value.kind == "parse-error" and "malformed JSON" in e.value.message
 
 
 def test_not_a_directory(server: LoopbackServer, http: HttpClient) -> None:
     # Koop's /rest/info, configured as if it were a services directory.
     remote = make(f"{server.url}/arcgis/rest/info", http)
-    assert not remote.check_availability()
-    with pytest.raises(RemoteError, match="not an ArcGIS services directory") as e:
-        remote.list_resources(None)
-    assert e.value.kind == "parse-error"
+    for call in (remote.check_availability, lambda: remote.list_resources(None)):
+        with pytest.raises(RemoteError, match="not an ArcGIS services directory") as e:
+            call()
+        assert e.value.kind == "parse-error"
 
 
 def test_refused_connection(http: HttpClient) -> None:
@@ -447,7 +451,9 @@ def test_refused_connection(http: HttpClient) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     remote = make(f"http://127.0.0.1:{port}/arcgis/rest/services", http)
-    assert not remote.check_availability()
+    with pytest.raises(RemoteError) as e:
+        remote.check_availability()
+    assert e.value.kind == "unreachable"
     with pytest.raises(RemoteError) as e:
         remote.list_resources(None)
     assert e.value.kind == "unreachable"

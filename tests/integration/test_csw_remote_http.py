@@ -386,18 +386,20 @@ def test_fetching_a_record_that_is_gone(server: LoopbackCsw, site: CswSite, http
 def test_http_500(server: LoopbackCsw, site: CswSite, http: HttpClient) -> None:
     site.fault = "http-500"
     remote = make(server, http, output_schema="iso")
-    assert remote.check_availability() is False
+    with pytest.raises(RemoteError) as caught:
+        remote.check_availability()
+    assert caught.value.kind == "http-error"
     with pytest.raises(RemoteError) as caught:
         remote.list_resources(None)
     assert caught.value.kind == "http-error"
-    assert "HTTP 500 <h1>Internal Server Error</h1>" in caught.value.message
+    assert "HTTP 500, got 30 bytes of" in caught.value.message
+    assert "Internal Server Error" not in caught.value.message
 
 
 def test_exception_report_with_http_200(server: LoopbackCsw, site: CswSite, http: HttpClient) -> None:
     site.fault = "exception-200"
     remote = make(server, http, output_schema="dc")
-    assert remote.check_availability() is False
-    for call in (lambda: remote.list_resources(None), lambda: remote.fetch("x")):
+    for call in (remote.check_availability, lambda: remote.list_resources(None), lambda: remote.fetch("x")):
         with pytest.raises(RemoteError) as caught:
             call()
         assert caught.value.kind == "exception-report"
@@ -416,7 +418,9 @@ def test_exception_report_with_an_error_status(server: LoopbackCsw, site: CswSit
 def test_malformed_body(server: LoopbackCsw, site: CswSite, http: HttpClient) -> None:
     site.fault = "malformed"
     remote = make(server, http)
-    assert remote.check_availability() is False
+    with pytest.raises(RemoteError) as caught:
+        remote.check_availability()
+    assert caught.value.kind == "parse-error"
     with pytest.raises(RemoteError) as caught:
         make(server, http, output_schema="iso").list_resources(None)
     assert caught.value.kind == "parse-error"
@@ -428,7 +432,9 @@ def test_refused_connection(http: HttpClient) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     remote = CswRemote(f"http://127.0.0.1:{port}/csw", RemoteOptions({}), http)
-    assert remote.check_availability() is False
+    with pytest.raises(RemoteError) as caught:
+        remote.check_availability()
+    assert caught.value.kind == "unreachable"
     with pytest.raises(RemoteError) as caught:
         remote.list_resources(None)
     assert caught.value.kind == "unreachable"

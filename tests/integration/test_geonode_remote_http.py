@@ -182,7 +182,9 @@ def test_page_that_vanished_is_reported(server: ReplayServer, http: HttpClient) 
 
 def test_server_error_is_an_http_error(server: ReplayServer, http: HttpClient) -> None:
     remote = GeoNodeRemote(server.base + "/broken", RemoteOptions(), http)
-    assert remote.check_availability() is False
+    with pytest.raises(RemoteError) as e:
+        remote.check_availability()
+    assert e.value.kind == "http-error"
     with pytest.raises(RemoteError) as e:
         remote.list_resources(None)
     assert e.value.kind == "http-error"
@@ -191,7 +193,9 @@ def test_server_error_is_an_http_error(server: ReplayServer, http: HttpClient) -
 
 def test_non_json_answer_is_a_parse_error(server: ReplayServer, http: HttpClient) -> None:
     remote = GeoNodeRemote(server.base + "/html", RemoteOptions(), http)
-    assert remote.check_availability() is False
+    with pytest.raises(RemoteError) as e:
+        remote.check_availability()
+    assert e.value.kind == "parse-error" and "expected JSON, got 59 bytes of text/html" in e.value.message
     with pytest.raises(RemoteError) as e:
         remote.list_resources(None)
     assert e.value.kind == "parse-error"
@@ -203,10 +207,114 @@ def test_refused_connection_is_unreachable(http: HttpClient) -> None:
     port = sock.getsockname()[1]
     sock.close()
     remote = GeoNodeRemote(f"http://127.0.0.1:{port}", RemoteOptions(), http)
-    assert remote.check_availability() is False
+    with pytest.raises(RemoteError) as e:
+        remote.check_availability()
+    assert e.value.kind == "unreachable"
     with pytest.raises(RemoteError) as e:
         remote.list_resources(None)
     assert e.value.kind == "unreachable"
     with pytest.raises(RemoteError) as e:
         remote.fetch(DATASET_UUID)
     assert e.value.kind == "unreachable"
+
+
+# --------------------------------------------------------------------------
+# Item 15: metadata-only resources
+# --------------------------------------------------------------------------
+
+
+class MetadataOnlyServer:
+    """A GeoNode 4.4.5 listing three recorded resources: document 19 flagged
+    `metadata_only` in the listing, map 9 not flagged, map 8 gone. Like the
+    live server, the type-specific endpoints answer 404 for metadata-only
+    resources, which `/api/v2/resources/{pk}` serves under "resource"."""
+
+    def __init__(self) -> None:
+        documents = load("documents_page1_size2.json")["documents"]
+        maps = load("maps_page1_size2.json")["maps"]
+        self.flagged = {**documents[0], "metadata_only": True}
+        self.unflagged = maps[0]
+        self.gone = maps[1]
+        self.requests: list[str] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path = urlsplit(self.path).path
+                owner.requests.append(path)
+                status, body = owner.answer(path)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def answer(self, path: str) -> tuple[int, bytes]:
+        gone = (DATA / "dataset_not_found_404.json").read_bytes()
+        if path == "/api/v2/resources":
+            listed = [self.flagged, self.unflagged, self.gone]
+            doc = {"links": {"next": None, "previous": None}, "total": 3, "page": 1, "page_size": 50}
+            return 200, json.dumps({**doc, "resources": listed}).encode()
+        if path == f"/api/v2/resources/{self.flagged['pk']}":
+            return 200, json.dumps({"resource": self.flagged}).encode()
+        if path == f"/api/v2/resources/{self.unflagged['pk']}":
+            return 200, json.dumps({"resource": {**self.unflagged, "metadata_only": True}}).encode()
+        return 404, gone
+
+
+@pytest.fixture()
+def metadata_only() -> Iterator[MetadataOnlyServer]:
+    s = MetadataOnlyServer()
+    s.thread.start()
+    try:
+        yield s
+    finally:
+        s.httpd.shutdown()
+        s.httpd.server_close()
+        s.thread.join(timeout=5)
+
+
+@pytest.mark.fault("15")
+def test_metadata_only_resources_are_fetched_from_the_generic_endpoint(
+    metadata_only: MetadataOnlyServer, http: HttpClient
+) -> None:
+    """GeoNode 4.4.5 lists `metadata_only` resources but answers 404 on
+    /api/v2/documents/{pk} and /api/v2/maps/{pk}, so every run failed them:
+    they are read from /api/v2/resources/{pk} (straight away when the listing
+    says metadata_only, after the 404 otherwise), flagged in the descriptor."""
+    remote = GeoNodeRemote(metadata_only.base, RemoteOptions(), http)
+    listed = remote.list_resources(None)
+    assert len(listed.resources) == 3
+
+    flagged = remote.fetch(metadata_only.flagged["uuid"])
+    assert flagged.descriptor["identifier"] == metadata_only.flagged["uuid"]
+    assert flagged.descriptor["title"] == metadata_only.flagged["title"].strip()
+    assert flagged.descriptor["extra"]["metadata_only"] is True
+    assert metadata_only.requests[-1] == f"/api/v2/resources/{metadata_only.flagged['pk']}"
+    assert f"/api/v2/documents/{metadata_only.flagged['pk']}" not in metadata_only.requests
+    assert remote.reparse(flagged.raw, metadata_only.flagged["uuid"]).content_hash == flagged.content_hash
+
+    unflagged = remote.fetch(metadata_only.unflagged["uuid"])
+    assert unflagged.descriptor["extra"]["metadata_only"] is True
+    pk = metadata_only.unflagged["pk"]
+    assert metadata_only.requests[-2:] == [f"/api/v2/maps/{pk}", f"/api/v2/resources/{pk}"]
+
+
+@pytest.mark.fault("15")
+def test_a_resource_gone_from_both_endpoints_is_not_found(metadata_only: MetadataOnlyServer, http: HttpClient) -> None:
+    """A detail that 404s on its type endpoint and on /api/v2/resources/{pk}
+    is gone: `not-found`, as before the metadata-only fallback."""
+    remote = GeoNodeRemote(metadata_only.base, RemoteOptions(), http)
+    remote.list_resources(None)
+    with pytest.raises(RemoteError) as e:
+        remote.fetch(metadata_only.gone["uuid"])
+    assert e.value.kind == "not-found"
+    pk = metadata_only.gone["pk"]
+    assert metadata_only.requests[-2:] == [f"/api/v2/maps/{pk}", f"/api/v2/resources/{pk}"]

@@ -126,7 +126,7 @@ def test_a_record_gone_from_the_remote_is_not_found(pycsw: Replay, http: HttpCli
     with pytest.raises(RemoteError) as caught:
         records(pycsw.base, http).fetch("metadata:main/urn:uuid:gone")
     assert caught.value.kind == "not-found"
-    assert "HTTP 404 NotFound: item not found" in caught.value.message
+    assert "HTTP 404, NotFound: item not found" in caught.value.message
 
 
 def test_a_collection_url_walks_that_collection(pycsw: Replay, http: HttpClient) -> None:
@@ -182,7 +182,9 @@ def test_a_features_server_is_not_taken_for_a_catalogue(http: HttpClient) -> Non
         with pytest.raises(RemoteError) as caught:
             remote.list_resources(None)
         assert caught.value.kind == "parse-error" and "itemType 'record'" in caught.value.message
-        assert not remote.check_availability()
+        with pytest.raises(RemoteError) as caught:
+            remote.check_availability()
+        assert caught.value.kind == "parse-error" and "itemType 'record'" in caught.value.message
     finally:
         server.httpd.shutdown()
         server.httpd.server_close()
@@ -193,7 +195,7 @@ def test_http_500_on_a_page(pycsw: Replay, http: HttpClient) -> None:
     with pytest.raises(RemoteError) as caught:
         records(pycsw.base, http).list_resources(None)
     assert caught.value.kind == "http-error"
-    assert "HTTP 500 <h1>Internal Server Error</h1>" in caught.value.message
+    assert "HTTP 500, got 30 bytes of text/html" in caught.value.message
 
 
 def test_error_document_with_http_200(pycsw: Replay, http: HttpClient) -> None:
@@ -210,7 +212,7 @@ def test_error_document_with_http_400_is_quoted(pycsw: Replay, http: HttpClient)
     pycsw.serve("/collections/metadata:main/items", (400, JSON, error))
     with pytest.raises(RemoteError) as caught:
         records(pycsw.base, http).list_resources(None)
-    assert caught.value.kind == "http-error" and "HTTP 400 InvalidParameterValue: bad offset" in caught.value.message
+    assert caught.value.kind == "http-error" and "HTTP 400, InvalidParameterValue: bad offset" in caught.value.message
 
 
 def test_malformed_page(pycsw: Replay, http: HttpClient) -> None:
@@ -218,13 +220,15 @@ def test_malformed_page(pycsw: Replay, http: HttpClient) -> None:
     pycsw.serve("/collections/metadata:main/items", (200, GEOJSON, body[: len(body) // 2]))
     with pytest.raises(RemoteError) as caught:
         records(pycsw.base, http).list_resources(None)
-    assert caught.value.kind == "parse-error" and "not JSON" in caught.value.message
+    assert caught.value.kind == "parse-error" and "malformed JSON" in caught.value.message
 
 
 def test_html_instead_of_json(pycsw: Replay, http: HttpClient) -> None:
     pycsw.serve("/", (200, "text/html", b"<!doctype html><html><body>pycsw</body></html>"))
     remote = records(pycsw.base, http)
-    assert not remote.check_availability()
+    with pytest.raises(RemoteError) as caught:
+        remote.check_availability()
+    assert caught.value.kind == "parse-error" and "expected JSON, got 46 bytes of text/html" in caught.value.message
     with pytest.raises(RemoteError) as caught:
         remote.list_resources(None)
     assert caught.value.kind == "parse-error"
@@ -235,7 +239,9 @@ def test_refused_connection(http: HttpClient) -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     remote = records(f"http://127.0.0.1:{port}/", http)
-    assert not remote.check_availability()
+    with pytest.raises(RemoteError) as caught:
+        remote.check_availability()
+    assert caught.value.kind == "unreachable"
     with pytest.raises(RemoteError) as caught:
         remote.list_resources(None)
     assert caught.value.kind == "unreachable"

@@ -247,17 +247,20 @@ def test_newer_pycsw_hits_answer_is_an_empty_page_reported_as_is() -> None:
 # --- listing pages: what the remote refuses or reports faithfully ----------------------------
 
 
-def test_a_duplicate_identifier_within_a_page_is_a_parse_error() -> None:
+@pytest.mark.fault("14")
+def test_a_duplicate_identifier_within_a_page_is_listed_as_is() -> None:
+    """A GetRecords page repeating an identifier was a parse-error that failed
+    the refresh; the page lists every record, the repeat included."""
+
     def duplicate_first(root: Any) -> None:
         results = search_results(root)
         results.append(copy.deepcopy(results[0]))
         results.set("numberOfRecordsReturned", "6")
 
-    with pytest.raises(RemoteError) as caught:
-        parse_listing(edited(CITE_PAGE1, duplicate_first), "page", position=1, requested=6)
-    assert caught.value.kind == "parse-error"
-    assert "urn:uuid:19887a8a-f6b0-4a63-ae56-7fba0e17801f" in caught.value.message
-    assert "twice" in caught.value.message
+    page = parse_listing(edited(CITE_PAGE1, duplicate_first), "page", position=1, requested=6)
+    ids = [r.remote_id for r in page.resources]
+    assert len(ids) == 6 and ids[0] == ids[5] == "urn:uuid:19887a8a-f6b0-4a63-ae56-7fba0e17801f"
+    assert (page.total, page.next_position, page.next_cursor) == (12, 6, "6")
 
 
 def test_returned_count_disagreeing_with_the_records_is_a_parse_error() -> None:
@@ -329,7 +332,7 @@ def test_an_answer_that_is_not_a_getrecords_response_is_a_parse_error() -> None:
     with pytest.raises(RemoteError) as caught:
         listing(CAPS_202)
     assert caught.value.kind == "parse-error"
-    assert "not a CSW GetRecords response (root element Capabilities)" in caught.value.message
+    assert "answered with a CSW capabilities document, not a CSW GetRecords response" in caught.value.message
 
 
 @pytest.mark.parametrize(
@@ -381,8 +384,9 @@ def test_error_statuses_are_read_for_an_exception_report() -> None:
     assert caught.value.kind == "exception-report"
     assert "HTTP 400" in caught.value.message
     with pytest.raises(RemoteError) as caught:
-        check_status(500, b"<h1>Internal Server Error</h1>\n", "GET x")
-    assert (caught.value.kind, caught.value.message) == ("http-error", "GET x: HTTP 500 <h1>Internal Server Error</h1>")
+        check_status(500, b"<h1>Internal Server Error</h1>\n", "GET x", content_type="text/html")
+    # The body is described, never quoted.
+    assert (caught.value.kind, caught.value.message) == ("http-error", "GET x: HTTP 500, got 31 bytes of text/html")
     with pytest.raises(RemoteError) as caught:
         check_status(404, b"Not Found", "GET x", by_id=True)
     assert caught.value.kind == "not-found"
@@ -434,7 +438,7 @@ def test_other_documents_are_not_capabilities() -> None:
     with pytest.raises(RemoteError) as caught:
         parse_capabilities(read("captured-pycsw-2.6.2/OpenSearch_description.xml"), "caps")
     assert caught.value.kind == "parse-error"
-    assert "not a CSW capabilities document (root element OpenSearchDescription" in caught.value.message
+    assert "answered with an OpenSearch description, not a CSW capabilities document" in caught.value.message
 
 
 # --- Dublin Core records ----------------------------------------------------------------------

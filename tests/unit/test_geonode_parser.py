@@ -149,7 +149,7 @@ def test_non_json_body_is_a_parse_error() -> None:
     with pytest.raises(RemoteError) as e:
         decode_json(b"<html><body>Server Error</body></html>", "GET http://h/api/v2/resources")
     assert e.value.kind == "parse-error"
-    assert "not JSON" in e.value.message
+    assert e.value.message == "GET http://h/api/v2/resources: expected JSON, got 38 bytes of markup"
     with pytest.raises(RemoteError) as e:
         decode_json(raw("catalogue_csw_GetRecords.xml"), "GET http://h/catalogue/csw")
     assert e.value.kind == "parse-error"

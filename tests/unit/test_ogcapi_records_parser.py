@@ -21,7 +21,6 @@ from harvesting.remotes.ogcapi import (
     WalkCursor,
     bbox_from_geometry,
     bbox_from_list,
-    check_unique,
     decode_json,
     find_link,
     locate_target,
@@ -289,16 +288,17 @@ def test_a_collection_gone_between_pages_is_reported() -> None:
     assert caught.value.kind == "not-found" and "'b'" in caught.value.message
 
 
-def test_duplicate_identifiers_within_a_page_are_a_parse_error() -> None:
+@pytest.mark.fault("14")
+def test_duplicate_identifiers_within_a_page_are_all_read() -> None:
+    """An items page with one record id twice was a parse-error; the page's
+    features are all read, in order, duplicates included."""
     data = doc(PYCSW / "items_page1_limit5.json")
     data["features"].append(copy.deepcopy(data["features"][2]))
     request = PageRequest(PYCSW_ITEMS + "?limit=6")
     page = read_items_page(data, request.href, request, "dup")
     briefs = [brief_record(f, "metadata:main", "dup") for f in page.features]
-    with pytest.raises(RemoteError) as caught:
-        check_unique(briefs, "dup")
-    assert caught.value.kind == "parse-error"
-    assert "urn:uuid:66ae76b7-54ba-489b-a582-0f0633d96493" in caught.value.message
+    assert [b.remote_id for b in briefs] == [f"metadata:main/{f['id']}" for f in data["features"]]
+    assert briefs[5].remote_id == "metadata:main/urn:uuid:66ae76b7-54ba-489b-a582-0f0633d96493" == briefs[2].remote_id
 
 
 def test_pages_that_would_loop_are_refused() -> None:
@@ -500,13 +500,15 @@ def test_record_time_shapes() -> None:
 def test_decode_json_failures_are_specific() -> None:
     with pytest.raises(RemoteError) as bad:
         decode_json(b'{"type": "FeatureCollection", "feat', "GET http://h/items")
-    assert bad.value.kind == "parse-error" and "not JSON" in bad.value.message
+    assert bad.value.kind == "parse-error" and "malformed JSON" in bad.value.message
     with pytest.raises(RemoteError) as deep:
         decode_json(b"[" * 100_000 + b"]" * 100_000, "GET http://h/items")
     assert deep.value.kind == "parse-error"
     with pytest.raises(RemoteError) as html:
         decode_json(b"<!doctype html><html></html>", "GET http://h/")
-    assert html.value.kind == "parse-error" and "<!doctype html>" in html.value.message
+    # Described, never quoted.
+    assert html.value.kind == "parse-error" and "<!doctype html>" not in html.value.message
+    assert html.value.message == "GET http://h/: expected JSON, got 28 bytes of markup"
     error = b'{"code": "InvalidParameterValue", "description": "Invalid limit"}'
     with pytest.raises(RemoteError) as report:
         decode_json(error, "GET http://h/items")

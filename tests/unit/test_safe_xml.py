@@ -66,7 +66,7 @@ def test_small_entity_expansion_is_refused_too() -> None:
     with pytest.raises(RemoteError) as caught:
         parse_xml(doc, URL)
     assert caught.value.kind == "parse-error"
-    assert caught.value.message == f"{URL}: document declares XML entities (lol, lol2, lol3); refused for safety"
+    assert caught.value.message == f"{URL}: document declares 3 XML entities; refused for safety"
 
 
 def test_external_entity_is_refused_and_never_read(tmp_path: Path) -> None:
@@ -235,6 +235,43 @@ def test_html_error_page_is_a_parse_error() -> None:
     assert caught.value.kind == "parse-error"
 
 
+@pytest.mark.fault("messages")
+def test_malformed_xml_messages_quote_nothing_of_the_document() -> None:
+    """libxml2's messages name the document's tags and entities, and went
+    into RemoteError messages verbatim: a malformed body now gets its error
+    kind, position and size, with no text of it."""
+    body = b"<html><body><token-s3cr3t>hunter2</body></html>"
+    with pytest.raises(RemoteError) as caught:
+        parse_xml(body, URL, "text/html; charset=utf-8")
+    message = caught.value.message
+    assert "s3cr3t" not in message and "hunter2" not in message
+    found = f"expected XML, got {len(body)} bytes of text/html"
+    assert message == f"{URL}: malformed XML: tag name mismatch at line 1, column 41 ({found})"
+    declared = b'<!DOCTYPE r [<!ENTITY s3cr3t "x">]><r/>'
+    with pytest.raises(RemoteError) as caught:
+        parse_xml(declared, URL)
+    assert "s3cr3t" not in caught.value.message
+
+
+@pytest.mark.fault("messages")
+def test_exception_report_fields_are_cleaned_and_cut() -> None:
+    """An exception report's code and text are the remote's own error fields:
+    shown, but without control characters and at most 160 characters."""
+    # XML cannot carry C0 controls; format and separator characters it can.
+    text = "\u202e\u200b" + "A" * 1000 + "\u2028"
+    doc = (
+        '<ows:ExceptionReport xmlns:ows="http://www.opengis.net/ows/1.1">'
+        f'<ows:Exception exceptionCode="Bad\u202eCode"><ows:ExceptionText>{text}</ows:ExceptionText>'
+        "</ows:Exception></ows:ExceptionReport>"
+    ).encode()
+    with pytest.raises(RemoteError) as caught:
+        raise_for_exception_report(parse_xml(doc, URL), URL)
+    message = caught.value.message
+    assert not {"\u202e", "\u200b", "\u2028"} & set(message)
+    assert message.startswith(f"{URL}: BadCode: " + "A" * 100)
+    assert len(message) <= len(f"{URL}: BadCode: ") + 160
+
+
 def test_one_line_collapses_and_bounds() -> None:
     assert one_line("  a\n\t b  ") == "a b"
     assert one_line(None) == ""
@@ -262,7 +299,8 @@ def test_wms_service_exception_reports(relative: str, text: str) -> None:
     with pytest.raises(RemoteError) as caught:
         raise_for_exception_report(root, URL)
     assert caught.value.kind == "exception-report"
-    assert caught.value.message == f"{URL}: LayerNotDefined: {text}"
+    shown = text if len(text) <= 160 else text[:159] + "…"
+    assert caught.value.message == f"{URL}: LayerNotDefined: {shown}"
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 
 from harvesting.remotes.base import BriefResource, RemoteError, RemoteOptions
 from harvesting.remotes.http import HttpClient
-from harvesting.remotes.ogcapi import PageRequest, WalkCursor, check_unique, decode_json, read_items_page, walk_step
+from harvesting.remotes.ogcapi import PageRequest, WalkCursor, decode_json, read_items_page, walk_step
 from harvesting.remotes.stac import (
     StacRemote,
     StaticCursor,
@@ -28,6 +28,7 @@ from harvesting.remotes.stac import (
     select_targets,
     stac_resource,
     stac_type,
+    url_digest,
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ogcapi" / "stac"
@@ -134,14 +135,12 @@ def test_rustac_post_search_next_link_carries_method_and_body() -> None:
 
 def test_rustac_simple_collection_page_repeats_one_item_id() -> None:
     """rustac served the three stac-spec example items, which share one id,
-    as three items of one collection: a page cannot hold one identity twice."""
+    as three items of one collection: all three are read, for the lister to
+    judge the repeated identity."""
     request = PageRequest("http://127.0.0.1:7822/collections/simple-collection/items")
     page = read_items_page(doc(RUSTAC / "simple-collection_items.json"), request.href, request, "simple")
     briefs = [brief_item(item, "simple-collection", "simple") for item in page.features]
     assert [b.remote_id for b in briefs] == [f"simple-collection/{CS2}"] * 3
-    with pytest.raises(RemoteError) as caught:
-        check_unique(briefs, "simple")
-    assert caught.value.kind == "parse-error" and "appears twice" in caught.value.message
 
 
 def test_pycsw_stac_lists_no_collections_but_searches() -> None:
@@ -362,9 +361,21 @@ def test_catalog_links_resolve_against_the_document_url() -> None:
 
 
 def test_static_cursor_round_trip_and_bad_cursors() -> None:
-    cursor = StaticCursor(["http://h/b.json"], "http://h/a.json", 3, ["http://h/catalog.json", "http://h/a.json"])
+    seen = frozenset(url_digest(u) for u in ("http://h/catalog.json", "http://h/a.json", "http://h/b.json"))
+    cursor = StaticCursor(["http://h/b.json"], "http://h/a.json", 3, seen)
     assert StaticCursor.decode(cursor.encode()) == cursor
-    for bad in ("", "[]", '{"pending": "x"}', '{"pending": [], "visited": [], "index": "1", "current": null}'):
+    # A cursor written before the digests (the opened containers' URLs) still resumes.
+    legacy = '{"pending": ["http://h/b.json"], "current": "http://h/a.json", "index": 3, '
+    legacy += '"visited": ["http://h/catalog.json", "http://H:80/./a.json#x"]}'
+    assert StaticCursor.decode(legacy) == cursor
+    for bad in (
+        "",
+        "[]",
+        '{"pending": "x"}',
+        '{"pending": [], "visited": [], "index": "1", "current": null}',
+        '{"pending": [], "seen": "not base64!", "index": 0, "current": null}',
+        '{"pending": [], "seen": "AAAA", "index": 0, "current": null}',
+    ):
         with pytest.raises(RemoteError) as caught:
             StaticCursor.decode(bad)
         assert caught.value.kind == "bad-option"
@@ -393,10 +404,7 @@ def test_every_recorded_document_parses_or_fails_clearly(path: Path) -> None:
         request = PageRequest("http://h/items")
         page = read_items_page(data, request.href, request, path.name)
         briefs = [brief_item(item, "c", path.name) for item in page.features]
-        try:
-            check_unique(briefs, path.name)
-        except RemoteError as error:
-            assert path.name == "simple-collection_items.json" and error.kind == "parse-error"
+        assert len(briefs) == len(page.features)
     elif kind == "Collection":
         collection_descriptor(data, f"collection:{data['id']}", "", path.name)
         read_container(data, "http://h/c.json", path.name)

@@ -435,7 +435,7 @@ def test_wfs_capabilities_are_not_wms() -> None:
     with pytest.raises(RemoteError) as caught:
         parse("captured-mapserver-8.0.0/mapserver8_wfs_GetCapabilities_200.xml")
     assert caught.value.kind == "parse-error"
-    assert caught.value.message == f"{URL}: not a WMS capabilities document (root element WFS_Capabilities)"
+    assert caught.value.message == f"{URL}: answered with a WFS capabilities document, not a WMS capabilities document"
 
 
 def test_bogus_bom_capabilities_parse_like_the_original() -> None:
@@ -563,9 +563,14 @@ def test_fetch_unknown_layer_is_not_found() -> None:
     assert caught.value.kind == "not-found"
 
 
-def test_availability_false_on_exception_report_and_on_http_failure() -> None:
+@pytest.mark.fault("availability")
+def test_availability_says_why_on_exception_report_and_on_http_failure() -> None:
+    """check_availability() returned a bare False, so the harvester showed
+    "unavailable" with no reason: it now raises the RemoteError that says why."""
     wms_remote, _ = remote(read("captured-mapproxy-7.0.0/mapproxy7_exception_130.xml"))
-    assert wms_remote.check_availability() is False
+    with pytest.raises(RemoteError) as caught:
+        wms_remote.check_availability()
+    assert caught.value.kind == "exception-report" and "unknown layer: nope" in caught.value.message
     with pytest.raises(RemoteError) as caught:
         wms_remote.list_resources(None)
     assert caught.value.kind == "exception-report"
@@ -574,7 +579,9 @@ def test_availability_false_on_exception_report_and_on_http_failure() -> None:
         raise RemoteError("unreachable", "connection refused")
 
     wms_remote, _ = remote(unreachable)
-    assert wms_remote.check_availability() is False
+    with pytest.raises(RemoteError) as caught:
+        wms_remote.check_availability()
+    assert caught.value.kind == "unreachable"
 
 
 def test_bad_version_option() -> None:
