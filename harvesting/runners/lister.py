@@ -41,8 +41,13 @@ class TruncatedListing(Exception):
     """The listing cannot be trusted past this point; the reason says why."""
 
 
-def _cursor_key(cursor: str | None) -> str:
-    return hashlib.sha256((cursor or "").encode("utf-8")).hexdigest()[:24]
+def _page_key(remote: Any, cursor: str | None) -> str:
+    """A short fingerprint of the page a cursor asks for. Remotes whose
+    cursors carry running counts say what the page itself is (`page_key`);
+    otherwise the cursor is the page."""
+    key_of = getattr(remote, "page_key", None)
+    key = key_of(cursor) if key_of is not None and cursor is not None else (cursor or "")
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
 class Lister:
@@ -114,7 +119,7 @@ class Lister:
             # Walked to the end before a crash; only the verdict is missing.
             return listing.judge_end(self._so_far(session), session.first_total, drift)
         bounds = {key: policy.bound_of(harvester.policy, key) for key in ("max_pages", "max_resources", "max_requests")}
-        seen, cursors = self._walked_before(session)
+        seen, cursors = self._walked_before(session, remote)
         cursor = session.next_cursor
         while True:
             if self.should_stop(session.id):
@@ -128,9 +133,15 @@ class Lister:
                 )
             made = getattr(session, "requests_made", 0)
             budget = RequestBudget(limit=max(0, bounds["max_requests"] - made))
-            cursors.add(_cursor_key(cursor))
-            with request_budget(budget):
-                page = self._page(remote, cursor, number)
+            cursors.add(_page_key(remote, cursor))
+            try:
+                with request_budget(budget):
+                    page = self._page(remote, cursor, number)
+            except RemoteError as e:
+                if e.kind != "listing-bound" or budget.used < budget.limit:
+                    raise
+                made += budget.used
+                return listing.bound_reason("max_requests", bounds["max_requests"], f"{made:,} requests made")
             facts = listing.PageFacts(
                 number=number,
                 count=page.count,
@@ -143,7 +154,7 @@ class Lister:
             reason = listing.judge_page(self._so_far(session), facts, drift)
             kept, duplicates = self._first_of_each(harvester, page.resources, seen)
             reason = reason or listing.duplicates_reason(number, duplicates)
-            if reason is None and page.next_cursor is not None and _cursor_key(page.next_cursor) in cursors:
+            if reason is None and page.next_cursor is not None and _page_key(remote, page.next_cursor) in cursors:
                 reason = listing.cursor_loop_reason(number)
             new, changed, touched = self._note(harvester, kept)
             session.record_page(
@@ -183,13 +194,13 @@ class Lister:
             kept.append(brief)
         return kept, duplicates
 
-    def _walked_before(self, session: HarvestingSession) -> tuple[set[UUID], set[str]]:
+    def _walked_before(self, session: HarvestingSession, remote: Any) -> tuple[set[UUID], set[str]]:
         """After a resume: the resources and page cursors of this listing so far."""
         if not session.pages_listed:
             return set(), set()
         rows = self.db.query("SELECT resource_id FROM listing_seen WHERE session_id = ?", (str(session.id),))
         events = self.app.events.get(session.id)
-        cursors = {_cursor_key(getattr(e, "cursor", None)) for e in events if type(e).__name__ == "PageListed"}
+        cursors = {_page_key(remote, getattr(e, "cursor", None)) for e in events if type(e).__name__ == "PageListed"}
         return {UUID(r["resource_id"]) for r in rows}, cursors
 
     @staticmethod
