@@ -89,10 +89,13 @@ class Scheduler:
         while not self.stopping:
             self._guarded(lambda: self.tick(engine, datetime.now(UTC)))
             if once:
-                # Work until nothing is in flight and a round finds nothing to do.
+                # Work until a round finds nothing to do with nothing in flight
+                # before it: work that ends during the round commits first, so
+                # the next round sees it (asking `busy` after could miss it).
                 while not self.stopping:
+                    was_busy = engine.busy
                     worked = self._guarded(engine.step)
-                    if not worked and not engine.busy:
+                    if not worked and not was_busy:
                         return
                     if not worked:
                         time.sleep(0.02)
