@@ -77,8 +77,11 @@ def postgres_env(url: str) -> dict[str, str]:
         "POSTGRES_USER": unquote(parsed.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(parsed.password or ""),
         "POSTGRES_CONNECT_TIMEOUT": "10",
-        "POSTGRES_POOL_SIZE": "10",
-        "POSTGRES_MAX_OVERFLOW": "10",
+        # Connections held open per process: two. A read command needs one, and
+        # twenty of them at once must not exhaust the server's 100 slots; a
+        # driving process opens more on demand (overflow) and lets them go.
+        "POSTGRES_POOL_SIZE": "2",
+        "POSTGRES_MAX_OVERFLOW": "16",
         # A pooled connection that the server ended (restart, pg_terminate_backend)
         # is replaced before use instead of failing the next command.
         "POSTGRES_PRE_PING": "y",

@@ -109,7 +109,10 @@ class Engine:
         if self._started:
             return
         self.check_leadership(force=True)
-        self.projector.catch_up()
+        try:
+            self.projector.catch_up()
+        except IntegrityError:
+            self.check_leadership(force=True)  # see step()
         self._started = True
         self._resume_sessions()
 
@@ -270,7 +273,14 @@ class Engine:
         """One round: project, let each process manager act up to the projection's
         position (never ahead of what it reads), then record finished fetches."""
         self.check_leadership()
-        done = self.projector.catch_up()
+        try:
+            done = self.projector.catch_up()
+        except IntegrityError:
+            # Another process wrote the read models' position: it took the
+            # driver's lock (we stop now), or it was a reader settling during
+            # a handover (the next round goes on from the new position).
+            self.check_leadership(force=True)
+            return 1
         stop = self.projector.position
         for pm in self.process_managers:
             done += self._follow(pm, stop)

@@ -11,10 +11,13 @@ Commands that only read never create a store.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+
+from eventsourcing.persistence import IntegrityError
 
 from harvesting.application import HarvestingApplication
 from harvesting.domain.errors import InvalidConfigurationError
@@ -29,6 +32,7 @@ from harvesting.runners.storage import Database
 SCHEMA_LOCK_KEY = 0x4841525645535430  # advisory lock around schema creation
 # Bump with every change of the tables (event store, read models, raw store).
 SCHEMA_VERSION = 1
+FULL_SERVER_WAIT_S = 30.0
 
 
 class Runtime:
@@ -161,6 +165,10 @@ class Runtime:
             return None
         try:
             self.projector.catch_up()
+        except IntegrityError:
+            # A driver that took over meanwhile projected the same events: the
+            # read models are as current as ours would have been.
+            return None
         except Exception as e:
             reason = store_failure(e, self.settings.data_dir if self.settings.database_url is None else None)
             if not best_effort or reason is None:
@@ -180,18 +188,32 @@ def _connect_postgres(env: dict[str, str]) -> Any:
     it plainly (refused, unknown database, bad password)."""
     import psycopg
 
-    try:
-        return psycopg.connect(
-            dbname=env["POSTGRES_DBNAME"],
-            host=env["POSTGRES_HOST"],
-            port=int(env["POSTGRES_PORT"]),
-            user=env["POSTGRES_USER"],
-            password=env.get("POSTGRES_PASSWORD") or None,
-            connect_timeout=10,
-            autocommit=True,
-        )
-    except psycopg.Error as e:
-        reason = " ".join(str(e).split())
-        if env.get("POSTGRES_PASSWORD"):
-            reason = reason.replace(env["POSTGRES_PASSWORD"], "***")
-        raise InvalidConfigurationError(f"cannot connect to PostgreSQL from HARVEST_DATABASE_URL: {reason}") from None
+    waited = 0.0
+    while True:
+        try:
+            return psycopg.connect(
+                dbname=env["POSTGRES_DBNAME"],
+                host=env["POSTGRES_HOST"],
+                port=int(env["POSTGRES_PORT"]),
+                user=env["POSTGRES_USER"],
+                password=env.get("POSTGRES_PASSWORD") or None,
+                connect_timeout=10,
+                autocommit=True,
+            )
+        except psycopg.errors.TooManyConnections:
+            # The server is full for a moment (many commands at once): wait
+            # for a slot rather than fail an operator's command.
+            if waited >= FULL_SERVER_WAIT_S:
+                raise InvalidConfigurationError(
+                    f"PostgreSQL has no free connection slot (waited {waited:.0f} s); "
+                    "raise max_connections or run fewer processes"
+                ) from None
+            time.sleep(0.5)
+            waited += 0.5
+        except psycopg.Error as e:
+            reason = " ".join(str(e).split())
+            if env.get("POSTGRES_PASSWORD"):
+                reason = reason.replace(env["POSTGRES_PASSWORD"], "***")
+            raise InvalidConfigurationError(
+                f"cannot connect to PostgreSQL from HARVEST_DATABASE_URL: {reason}"
+            ) from None
