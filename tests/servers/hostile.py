@@ -48,7 +48,11 @@ class Exchange:
         return self.server.url
 
     def send(
-        self, status: int, body: bytes = b"", content_type: str = "application/json", headers: dict[str, str] | None = None
+        self,
+        status: int,
+        body: bytes = b"",
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
     ) -> None:
         h = self.handler
         h.send_response(status)
