@@ -109,3 +109,32 @@ def test_csw_reimport_with_the_catalogue_switched_off(sqlite_cli: Cli) -> None:
     session = sqlite_cli.json("reimport", "cat")
     assert (session["status"], session["unchanged"], session["failed"]) == ("finished-all-ok", 30, 0)
     assert sqlite_cli.json("records") == records
+
+
+@pytest.mark.fault("14")
+def test_csw_page_repeating_an_identifier_keeps_the_first_and_sweeps_nothing(cli: Cli) -> None:
+    """CSW page with one identifier 4 times (as a real pycsw answered): first kept, listing truncated, nothing swept.
+
+    30 records harvested with `--delete-orphans` and no stale-share guard; then
+    records 11-13 answer with record 10's identifier. The refresh stops at that
+    page, having listed 17 resources (page 1, and page 2 less the repeats),
+    truncated naming the repeated identifier; the harvest that follows harvests
+    what was listed, and all 30 records are still there."""
+    site = CswSite(maxrecords=10)
+    site.records = {CSW_NS: [], GMD_NS: synthetic_iso_records(30)}
+    with LoopbackCsw(site) as server:
+        cli("harvester", "add", "cat", "--type", "csw", "--url", server.base + "/csw", "--option", "page_size=10",
+            "--delete-orphans", "--max-stale-share", "1.0")  # fmt: skip
+        cli("run", "cat")
+        before = cli.json("records")
+        assert len(before) == 30
+        for record in site.records[GMD_NS][11:14]:
+            record.find(f"{{{GMD_NS}}}fileIdentifier/{{{GCO}}}CharacterString").text = "synthetic-00010"
+        result = cli("run", "cat", "--json", check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    refresh, harvest = result.json()["sessions"]
+    assert (refresh["status"], refresh["listing"], refresh["stale"]) == ("finished-some-failed", "truncated", 0)
+    assert "already listed: 'synthetic-00010', 'synthetic-00010', 'synthetic-00010'" in refresh["message"]
+    assert refresh["total"] == 17
+    assert (harvest["status"], harvest["failed"]) == ("finished-all-ok", 0)
+    assert [r["remote_id"] for r in cli.json("records")] == [r["remote_id"] for r in before]
