@@ -37,7 +37,7 @@ from harvesting.runners.waiting import wait_for_session
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_DURATION = re.compile(r"^\s*(\d{1,12})\s*([smhd]?)\s*$")
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -45,9 +45,11 @@ def parse_duration(value: str | None, option: str) -> int | None:
     if value is None:
         return None
     match = _DURATION.match(value)
-    if not match or int(match.group(1)) == 0:
+    if not match or match.group(1).strip("0") == "":
         raise click.BadParameter(f"{value!r} is not a duration like 45s, 30m, 1h or 2d", param_hint=option)
-    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    digits = match.group(1).lstrip("0")
+    # Ten years is 9 digits of seconds: a longer number is refused before int() sees it.
+    seconds = int(digits) * _UNIT_SECONDS[match.group(2)] if len(digits) <= 12 else MAX_INTERVAL_S + 1
     if seconds > MAX_INTERVAL_S:
         raise click.BadParameter(f"{value!r} is longer than ten years", param_hint=option)
     return seconds

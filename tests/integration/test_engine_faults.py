@@ -520,7 +520,7 @@ def test_an_absurd_schedule_is_refused_at_add(sqlite_cli: Cli, option: str, valu
     assert "Traceback" not in result.stderr
     errors = [line for line in error_lines(result.stderr) if "error" in line.lower()]
     assert len(errors) == 1, result.stderr
-    assert option in errors[0] and value in errors[0], errors[0]
+    assert option in errors[0] and value in errors[0] and "longer than ten years" in errors[0], errors[0]
     assert sqlite_cli.json("harvester", "list") == []
 
 
