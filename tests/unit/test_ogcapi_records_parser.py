@@ -288,7 +288,6 @@ def test_a_collection_gone_between_pages_is_reported() -> None:
     assert caught.value.kind == "not-found" and "'b'" in caught.value.message
 
 
-@pytest.mark.fault("14")
 def test_duplicate_identifiers_within_a_page_are_all_read() -> None:
     """An items page with one record id twice was a parse-error; the page's
     features are all read, in order, duplicates included."""
