@@ -89,6 +89,10 @@ def postgres_env(url: str) -> dict[str, str]:
 
 
 def _positive_int(name: str, default: int, high: int = 1_000_000_000) -> int:
+    return _count(name, default, high, low=1)
+
+
+def _count(name: str, default: int, high: int, low: int = 0) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -96,21 +100,8 @@ def _positive_int(name: str, default: int, high: int = 1_000_000_000) -> int:
         value = int(raw)
     except ValueError:
         raise InvalidConfigurationError(f"{name}={raw!r} is not a whole number") from None
-    if not 1 <= value <= high:
-        raise InvalidConfigurationError(f"{name}={raw!r} must be from 1 to {high:,}")
-    return value
-
-
-def _count(name: str, default: int, high: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidConfigurationError(f"{name}={raw!r} is not a whole number") from None
-    if not 0 <= value <= high:
-        raise InvalidConfigurationError(f"{name}={raw!r} must be from 0 to {high}")
+    if not low <= value <= high:
+        raise InvalidConfigurationError(f"{name}={raw!r} must be from {low} to {high:,}")
     return value
 
 

@@ -17,6 +17,7 @@ import pytest
 from harvesting.remotes.base import RemoteError, RemoteOptions
 from harvesting.remotes.geonode import GeoNodeRemote
 from harvesting.remotes.http import HttpClient
+from tests.servers.replay import JSON, Answer, Replay, Seen
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "geonode" / "captured-geonode-4.4.5"
 DATASET_UUID = "72ec2bc7-c198-475c-bdeb-7554b95ff114"
@@ -223,65 +224,40 @@ def test_refused_connection_is_unreachable(http: HttpClient) -> None:
 # --------------------------------------------------------------------------
 
 
-class MetadataOnlyServer:
+class MetadataOnlyServer(Replay):
     """A GeoNode 4.4.5 listing three recorded resources: document 19 flagged
     `metadata_only` in the listing, map 9 not flagged, map 8 gone. Like the
     live server, the type-specific endpoints answer 404 for metadata-only
     resources, which `/api/v2/resources/{pk}` serves under "resource"."""
 
     def __init__(self) -> None:
+        super().__init__(fallback=self.answer)
         documents = load("documents_page1_size2.json")["documents"]
         maps = load("maps_page1_size2.json")["maps"]
         self.flagged = {**documents[0], "metadata_only": True}
         self.unflagged = maps[0]
         self.gone = maps[1]
-        self.requests: list[str] = []
-        owner = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = urlsplit(self.path).path
-                owner.requests.append(path)
-                status, body = owner.answer(path)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def answer(self, path: str) -> tuple[int, bytes]:
+    def answer(self, seen: Seen) -> Answer:
+        path = seen.path
         gone = (DATA / "dataset_not_found_404.json").read_bytes()
         if path == "/api/v2/resources":
             listed = [self.flagged, self.unflagged, self.gone]
             doc = {"links": {"next": None, "previous": None}, "total": 3, "page": 1, "page_size": 50}
-            return 200, json.dumps({**doc, "resources": listed}).encode()
+            return 200, JSON, json.dumps({**doc, "resources": listed}).encode()
         if path == f"/api/v2/resources/{self.flagged['pk']}":
-            return 200, json.dumps({"resource": self.flagged}).encode()
+            return 200, JSON, json.dumps({"resource": self.flagged}).encode()
         if path == f"/api/v2/resources/{self.unflagged['pk']}":
-            return 200, json.dumps({"resource": {**self.unflagged, "metadata_only": True}}).encode()
-        return 404, gone
+            return 200, JSON, json.dumps({"resource": {**self.unflagged, "metadata_only": True}}).encode()
+        return 404, JSON, gone
 
 
 @pytest.fixture()
 def metadata_only() -> Iterator[MetadataOnlyServer]:
-    s = MetadataOnlyServer()
-    s.thread.start()
-    try:
-        yield s
-    finally:
-        s.httpd.shutdown()
-        s.httpd.server_close()
-        s.thread.join(timeout=5)
+    with MetadataOnlyServer() as server:
+        yield server
 
 
-@pytest.mark.fault("15")
 def test_metadata_only_resources_are_fetched_from_the_generic_endpoint(
     metadata_only: MetadataOnlyServer, http: HttpClient
 ) -> None:
@@ -297,14 +273,14 @@ def test_metadata_only_resources_are_fetched_from_the_generic_endpoint(
     assert flagged.descriptor["identifier"] == metadata_only.flagged["uuid"]
     assert flagged.descriptor["title"] == metadata_only.flagged["title"].strip()
     assert flagged.descriptor["extra"]["metadata_only"] is True
-    assert metadata_only.requests[-1] == f"/api/v2/resources/{metadata_only.flagged['pk']}"
-    assert f"/api/v2/documents/{metadata_only.flagged['pk']}" not in metadata_only.requests
+    assert metadata_only.paths()[-1] == f"/api/v2/resources/{metadata_only.flagged['pk']}"
+    assert f"/api/v2/documents/{metadata_only.flagged['pk']}" not in metadata_only.paths()
     assert remote.reparse(flagged.raw, metadata_only.flagged["uuid"]).content_hash == flagged.content_hash
 
     unflagged = remote.fetch(metadata_only.unflagged["uuid"])
     assert unflagged.descriptor["extra"]["metadata_only"] is True
     pk = metadata_only.unflagged["pk"]
-    assert metadata_only.requests[-2:] == [f"/api/v2/maps/{pk}", f"/api/v2/resources/{pk}"]
+    assert metadata_only.paths()[-2:] == [f"/api/v2/maps/{pk}", f"/api/v2/resources/{pk}"]
 
 
 @pytest.mark.fault("15")
@@ -317,4 +293,4 @@ def test_a_resource_gone_from_both_endpoints_is_not_found(metadata_only: Metadat
         remote.fetch(metadata_only.gone["uuid"])
     assert e.value.kind == "not-found"
     pk = metadata_only.gone["pk"]
-    assert metadata_only.requests[-2:] == [f"/api/v2/maps/{pk}", f"/api/v2/resources/{pk}"]
+    assert metadata_only.paths()[-2:] == [f"/api/v2/maps/{pk}", f"/api/v2/resources/{pk}"]

@@ -8,14 +8,10 @@ import copy
 import json
 import socket
 import sys
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from lxml import etree  # type: ignore[import-untyped,unused-ignore]
@@ -28,7 +24,7 @@ from harvesting.remotes.http import HttpClient, RequestBudget, request_budget
 from harvesting.remotes.ogcapi_records import OgcApiRecordsRemote
 from harvesting.remotes.stac import StacRemote
 from harvesting.remotes.wms import WmsRemote
-from tests.servers.replay import Replay, without_next
+from tests.servers.replay import Answer, Replay, without_next
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CSW_PAGE = DATA / "csw" / "captured-pycsw-2.6.2" / "GetRecords_cite_dc_full_page1.xml"
@@ -146,59 +142,14 @@ def test_stac_collection_listed_twice_is_walked_once(http: HttpClient) -> None:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Asked:
-    method: str
-    path: str
-    query: dict[str, str]
-
-
-Answer = tuple[int, str, bytes]
-
-
-class Everywhere:
-    """Answers every request from `answer(method, path, query)`; records them."""
+class Everywhere(Replay):
+    """A loopback server answering every request from `answer(method, path,
+    query)`, the path as sent; tests that need the server's URL in their
+    answers set `answer` once it is known."""
 
     def __init__(self, answer: Callable[[str, str, dict[str, str]], Answer]) -> None:
-        self.requests: list[Asked] = []
+        super().__init__(fallback=lambda seen: self.answer(seen.method, seen.raw_path, seen.query))
         self.answer = answer
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _serve(self) -> None:
-                parts = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                asked = Asked(self.command, parts.path, dict(parse_qsl(parts.query)))
-                owner.requests.append(asked)
-                status, content_type, body = owner.answer(asked.method, asked.path, asked.query)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = _serve
-            do_POST = _serve
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def __enter__(self) -> Everywhere:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
-
-    def counts(self) -> Counter[str]:
-        return Counter(f"{r.path}?{sorted(r.query.items())}" for r in self.requests)
 
 
 # What each protocol is configured with, on a server at `base`, and an id to fetch.

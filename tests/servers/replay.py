@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,7 @@ class Seen:
     path: str
     query: dict[str, str]
     body: bytes
+    raw_path: str = ""  # as sent, before percent-decoding
 
 
 Answer = tuple[int, str, bytes]
@@ -31,8 +33,14 @@ class Replay:
     """A loopback server answering each (method, path) from a handler; the
     recorded origin in documents is rewritten to this server's URL."""
 
-    def __init__(self, origins: tuple[str, ...] = (), not_found: bytes = NOT_FOUND) -> None:
+    def __init__(
+        self,
+        origins: tuple[str, ...] = (),
+        not_found: bytes = NOT_FOUND,
+        fallback: Callable[[Seen], Answer] | None = None,
+    ) -> None:
         self.origins = origins
+        self.fallback = fallback
         self.routes: dict[tuple[str, str], Callable[[Seen], Answer]] = {}
         self.requests: list[Seen] = []
         owner = self
@@ -41,9 +49,11 @@ class Replay:
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
-                seen = Seen(self.command, unquote(parts.path), dict(parse_qsl(parts.query)), self.rfile.read(length))
+                body = self.rfile.read(length)
+                seen = Seen(self.command, unquote(parts.path), dict(parse_qsl(parts.query)), body, parts.path)
                 owner.requests.append(seen)
                 handler = owner.routes.get((seen.method, seen.path))
+                handler = handler or owner.fallback
                 status, content_type, body = handler(seen) if handler else (404, JSON, not_found)
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -80,6 +90,10 @@ class Replay:
 
     def count(self, path: str, method: str = "GET") -> int:
         return sum(1 for r in self.requests if r.path == path and r.method == method)
+
+    def counts(self) -> Counter[str]:
+        """How often each path and query was asked for."""
+        return Counter(f"{r.path}?{sorted(r.query.items())}" for r in self.requests)
 
     def __enter__(self) -> Replay:
         self.thread.start()
