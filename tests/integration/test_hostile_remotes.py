@@ -128,20 +128,19 @@ def _internal_static(internal: HostileServer, path: str) -> None:
     elsewhere.catalog["links"][2]["href"] = "." + path.removeprefix("/static")
 
 
-def static_child_link(origin: HostileServer, internal: HostileServer) -> Lure:
-    target = f"{internal.url}/static/catalog.json"
-    StaticStac(origin, [{"rel": "child", "href": target, "type": "application/json"}])
+def _static_link(origin: HostileServer, internal: HostileServer, rel: str, target: str) -> Lure:
+    StaticStac(origin, [{"rel": rel, "href": target, "type": "application/json"}])
     _internal_static(internal, "/static/internal-item.json")
     both = {StaticStac.ITEM_ID, "internal-item"}
     return Lure("stac", origin.url + "/static/catalog.json", ["limit=1"], target, {StaticStac.ITEM_ID}, both)
+
+
+def static_child_link(origin: HostileServer, internal: HostileServer) -> Lure:
+    return _static_link(origin, internal, "child", f"{internal.url}/static/catalog.json")
 
 
 def static_item_link(origin: HostileServer, internal: HostileServer) -> Lure:
-    target = f"{internal.url}/static/internal-item.json"
-    StaticStac(origin, [{"rel": "item", "href": target, "type": "application/json"}])
-    _internal_static(internal, "/static/internal-item.json")
-    both = {StaticStac.ITEM_ID, "internal-item"}
-    return Lure("stac", origin.url + "/static/catalog.json", ["limit=1"], target, {StaticStac.ITEM_ID}, both)
+    return _static_link(origin, internal, "item", f"{internal.url}/static/internal-item.json")
 
 
 def geonode_listing_redirect(origin: HostileServer, internal: HostileServer) -> Lure:
