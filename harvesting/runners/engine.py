@@ -389,7 +389,11 @@ class Engine:
             except Exception as e:
                 if not is_transient(e) or waited >= STORE_RETRY_S or self._stopping.is_set():
                     raise
-                log.warning("store error, retrying in %.1f s: %s", delay, " ".join(str(e).split()))
+                # "pipeline aborted" only echoes an earlier error of the same
+                # batch of statements: the retry tells the real cause, so this
+                # one is not worth an operator's line.
+                if "pipeline aborted" not in str(e).lower():
+                    log.warning("store error, retrying in %.1f s: %s", delay, " ".join(str(e).split()))
                 time.sleep(delay)
                 waited += delay
                 delay = min(5.0, delay * 2)
