@@ -36,7 +36,7 @@ FAULTS: dict[str, str] = {
     "16": "A global extent that overshoots by half a pixel loses its bbox",
     "17": "Lon/lat boxes outside ±180 pass through",
     "politeness": "Politeness towards remotes",
-    "availability": "Availability checks that said only \"does not answer\"",
+    "availability": 'Availability checks that said only "does not answer"',
     "messages": "Error messages quoting a remote's body",
 }
 

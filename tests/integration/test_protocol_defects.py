@@ -24,7 +24,7 @@ from harvesting.remotes.http import HttpClient, RequestBudget, request_budget
 from harvesting.remotes.ogcapi_records import OgcApiRecordsRemote
 from harvesting.remotes.stac import StacRemote
 from harvesting.remotes.wms import WmsRemote
-from tests.servers.replay import Answer, Replay, without_next
+from tests.servers.replay import Answer, Replay, list_all, without_next
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CSW_PAGE = DATA / "csw" / "captured-pycsw-2.6.2" / "GetRecords_cite_dc_full_page1.xml"
@@ -552,14 +552,7 @@ def test_static_stac_loop_is_walked_once(http: HttpClient) -> None:
     with Everywhere(lambda method, path, query: (404, JSON, b"{}")) as server:
         server.answer = looping.answer(server.base)
         remote = StacRemote(server.base + "/cat/catalog.json", RemoteOptions({"limit": "1"}), http)
-        ids: list[str] = []
-        cursor: str | None = None
-        for _ in range(20):
-            page = remote.list_resources(cursor)
-            ids += [r.remote_id for r in page.resources]
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+        ids, cursor = list_all(remote, 20)
         assert cursor is None
         assert ids == ["a-1", "b-1"]
         assert max(server.counts().values()) == 1, server.counts()

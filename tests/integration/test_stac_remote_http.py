@@ -15,7 +15,7 @@ import pytest
 from harvesting.remotes.base import RemoteError, RemoteOptions
 from harvesting.remotes.http import HttpClient
 from harvesting.remotes.stac import StacRemote
-from tests.servers.replay import Replay, without_next
+from tests.servers.replay import Replay, list_all, without_next
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "ogcapi" / "stac"
 RUSTAC = DATA / "captured-rustac-0.9.18"
@@ -387,14 +387,7 @@ def test_static_catalogue_that_links_back_to_itself_is_walked_once(http: HttpCli
         server.serve("/loop/sub/collection.json", (200, JSON, server.document(SPEC / "collection.json", back_up)))
         server.serve("/loop/collectionless-item.json", (200, JSON, (SPEC / "collectionless-item.json").read_bytes()))
         remote = stac(server.base + "/loop/catalog.json", http, limit="1")
-        ids = []
-        cursor: str | None = None
-        for _ in range(10):
-            page = remote.list_resources(cursor)
-            ids += [r.remote_id for r in page.resources]
-            cursor = page.next_cursor
-            if cursor is None:
-                break
+        ids, cursor = list_all(remote, 10)
         assert cursor is None
         # The item is linked from the catalog and from the collection, whose id
         # a collection-less item takes; the catalogs are read once each.

@@ -107,3 +107,17 @@ class Replay:
 def without_next(data: Any) -> Any:
     data["links"] = [link for link in data["links"] if link.get("rel") != "next"]
     return data
+
+
+def list_all(remote: Any, max_pages: int) -> tuple[list[str], str | None]:
+    """The remote ids of a listing walked page by page, and the cursor left
+    (None when the listing ended within `max_pages`)."""
+    ids: list[str] = []
+    cursor: str | None = None
+    for _ in range(max_pages):
+        page = remote.list_resources(cursor)
+        ids += [r.remote_id for r in page.resources]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    return ids, cursor
