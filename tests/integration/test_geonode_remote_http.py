@@ -258,6 +258,7 @@ def metadata_only() -> Iterator[MetadataOnlyServer]:
         yield server
 
 
+@pytest.mark.fault("15")
 def test_metadata_only_resources_are_fetched_from_the_generic_endpoint(
     metadata_only: MetadataOnlyServer, http: HttpClient
 ) -> None:
