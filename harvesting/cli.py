@@ -45,9 +45,9 @@ def parse_duration(value: str | None, option: str) -> int | None:
     if value is None:
         return None
     match = _DURATION.match(value)
-    if not match or match.group(1).strip("0") == "":
+    digits = match.group(1).lstrip("0") if match else ""
+    if not match or not digits:
         raise click.BadParameter(f"{value!r} is not a duration like 45s, 30m, 1h or 2d", param_hint=option)
-    digits = match.group(1).lstrip("0")
     # Ten years is 9 digits of seconds: a longer number is refused before int() sees it.
     seconds = int(digits) * _UNIT_SECONDS[match.group(2)] if len(digits) <= 12 else MAX_INTERVAL_S + 1
     if seconds > MAX_INTERVAL_S:

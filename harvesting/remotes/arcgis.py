@@ -288,10 +288,6 @@ def _keys(data: Any) -> str:
     return f"{shown} and {len(keys) - 8} more" if len(keys) > 8 else shown
 
 
-def decode_json(body: bytes, where: str, content_type: str = "") -> Any:
-    return load_json(body, where, content_type)
-
-
 def _scalar(value: Any) -> str:
     # Error fields are strings or numbers; a nested value is not quoted at all.
     return "" if isinstance(value, (dict, list)) else str(value)
@@ -319,7 +315,7 @@ def raise_for_error(data: Any, where: str) -> None:
 
 
 def read_json(body: bytes, where: str, content_type: str = "") -> Any:
-    data = decode_json(body, where, content_type)
+    data = load_json(body, where, content_type)
     raise_for_error(data, where)
     return data
 

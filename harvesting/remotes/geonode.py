@@ -135,10 +135,6 @@ def api_root(url: str) -> str:
     return f"{base}/api/v2"
 
 
-def decode_json(body: bytes, where: str, content_type: str = "") -> Any:
-    return load_json(body, where, content_type)
-
-
 def check_listing_status(status: int, body: bytes, page: int, url: str, content_type: str = "") -> None:
     """Turn a non-200 listing answer into a specific RemoteError.
 
@@ -527,7 +523,7 @@ class GeoNodeRemote:
         the RemoteError saying why."""
         response = self.http.get(f"{self.api}/")
         where = f"GET {response.url}"
-        data = decode_json(response.body, where, response.content_type)
+        data = load_json(response.body, where, response.content_type)
         if not isinstance(data, dict) or "resources" not in data:
             raise RemoteError(
                 "parse-error",
@@ -552,7 +548,7 @@ class GeoNodeRemote:
         url = f"{self.api}/resources"
         response = self.http.get(url, self._listing_params(page), accept_status=_CLIENT_ERRORS)
         check_listing_status(response.status, response.body, page, response.url, response.content_type)
-        data = decode_json(response.body, f"GET {response.url}", response.content_type)
+        data = load_json(response.body, f"GET {response.url}", response.content_type)
         listing, locations = read_listing(
             data,
             page,
@@ -573,7 +569,7 @@ class GeoNodeRemote:
         # Not listed by this process (e.g. a resumed harvest): ask the remote.
         response = self.http.get(f"{self.api}/resources", {"filter{uuid}": uuid})
         where = f"GET {response.url}"
-        for entry in parse_listing_entries(decode_json(response.body, where, response.content_type), where):
+        for entry in parse_listing_entries(load_json(response.body, where, response.content_type), where):
             # Match ourselves: a server ignoring the filter returns other resources.
             if entry.uuid == uuid:
                 location = ResourceLocation(entry.pk, entry.resource_type, entry.metadata_only)
@@ -596,7 +592,7 @@ class GeoNodeRemote:
             raise RemoteError("not-found", f"GET {tried}: HTTP 404, resource {remote_id} (pk {location.pk}) is gone")
         where = f"GET {response.url}"
         generic = path != detail_path(location)
-        data = decode_json(response.body, where, response.content_type)
+        data = load_json(response.body, where, response.content_type)
         entry = detail_entry(data, "" if generic else location.resource_type, where)
         descriptor = normalise_resource(entry)
         if location.metadata_only and "metadata_only" not in entry:
@@ -614,5 +610,5 @@ class GeoNodeRemote:
 
     def reparse(self, raw: bytes, remote_id: str) -> FetchedResource:
         where = f"stored document of {remote_id}"
-        entry = detail_entry(decode_json(raw, where), "", where)
+        entry = detail_entry(load_json(raw, where), "", where)
         return finished(normalise_resource(entry), raw, modified=_opt_text(entry.get("last_updated")))

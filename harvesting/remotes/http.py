@@ -14,7 +14,6 @@ import concurrent.futures
 import contextlib
 import contextvars
 import email.utils
-import json
 import random
 import threading
 from collections.abc import Callable, Coroutine, Iterator
@@ -27,6 +26,7 @@ import httpx
 
 from harvesting.remotes.base import RemoteError
 from harvesting.remotes.origins import Origins
+from harvesting.remotes.values import describe_body
 from harvesting.text import printable
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -79,19 +79,6 @@ class Response:
     content_type: str
     body: bytes
     retry_after: str | None = None
-
-    def json(self) -> Any:
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise RemoteError("parse-error", f"{self.url}: {describe_body(self)}, expected JSON") from None
-
-
-def describe_body(response: Response) -> str:
-    """What arrived, without quoting any of it: a remote's body is never copied
-    into our messages (it may be another host's data, or terminal escapes)."""
-    kind = response.content_type.split(";")[0].strip() or "no content type"
-    return f"got {len(response.body):,} bytes of {printable(kind, 60)}"
 
 
 @dataclass
@@ -368,9 +355,9 @@ class HttpClient:
                 await asyncio.sleep(self._retry_after(response, number))
                 continue
             if response.status >= 400 and response.status not in accept_status:
+                found = describe_body(response.body, response.content_type)
                 raise RemoteError(
-                    "http-error",
-                    f"{attempt.method} {printable(response.url)}: HTTP {response.status}, {describe_body(response)}",
+                    "http-error", f"{attempt.method} {printable(response.url)}: HTTP {response.status}, {found}"
                 )
             return response
         raise AssertionError("unreachable")

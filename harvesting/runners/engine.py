@@ -109,10 +109,7 @@ class Engine:
         if self._started:
             return
         self.check_leadership(force=True)
-        try:
-            self.projector.catch_up()
-        except IntegrityError:
-            self.check_leadership(force=True)  # see step()
+        self._catch_up()
         self._started = True
         self._resume_sessions()
 
@@ -273,14 +270,7 @@ class Engine:
         """One round: project, let each process manager act up to the projection's
         position (never ahead of what it reads), then record finished fetches."""
         self.check_leadership()
-        try:
-            done = self.projector.catch_up()
-        except IntegrityError:
-            # Another process wrote the read models' position: it took the
-            # driver's lock (we stop now), or it was a reader settling during
-            # a handover (the next round goes on from the new position).
-            self.check_leadership(force=True)
-            return 1
+        done = self._catch_up()
         stop = self.projector.position
         for pm in self.process_managers:
             done += self._follow(pm, stop)
@@ -289,6 +279,17 @@ class Engine:
             self._resume_sessions()
         done += self._write_outcomes()
         return done
+
+    def _catch_up(self) -> int:
+        """Projects new events. Another process writing the read models'
+        position means it took the driver's lock (we stop now, LeadershipLost)
+        or a reader settled during a handover (the next round goes on from the
+        new position): counted as work, so a waiting loop looks again."""
+        try:
+            return self.projector.catch_up()
+        except IntegrityError:
+            self.check_leadership(force=True)
+            return 1
 
     def _follow(self, pm: Any, stop: int) -> int:
         start = self.db.position(pm.name)

@@ -20,7 +20,6 @@ from harvesting.remotes.arcgis import (
     Target,
     bbox_from_extent,
     crs_of,
-    decode_json,
     iso_from_epoch_ms,
     parse_directory,
     parse_extent,
@@ -33,6 +32,7 @@ from harvesting.remotes.arcgis import (
 )
 from harvesting.remotes.base import RemoteError, RemoteOptions, content_hash, empty_descriptor
 from harvesting.remotes.http import HttpClient
+from harvesting.remotes.values import load_json
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "arcgis"
 KOOP = "captured-koop-10.4.19"
@@ -585,7 +585,7 @@ def test_json_that_is_not_an_object_is_a_parse_error() -> None:
     with pytest.raises(RemoteError, match="not an object") as e:
         remote().reparse(b"[1, 2]", "MapServer/1")
     assert e.value.kind == "parse-error"
-    assert decode_json(b"{}", "x") == {}
+    assert load_json(b"{}", "x") == {}
 
 
 # --- options ---------------------------------------------------------------

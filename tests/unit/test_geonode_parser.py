@@ -15,7 +15,6 @@ from harvesting.remotes.geonode import (
     ResourceLocation,
     api_root,
     check_listing_status,
-    decode_json,
     detail_entry,
     detail_path,
     normalise_contacts,
@@ -25,6 +24,7 @@ from harvesting.remotes.geonode import (
     read_listing,
 )
 from harvesting.remotes.http import HttpClient
+from harvesting.remotes.values import load_json
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "geonode" / "captured-geonode-4.4.5"
 
@@ -147,11 +147,11 @@ def test_other_error_statuses_are_http_errors_with_the_remote_reason() -> None:
 
 def test_non_json_body_is_a_parse_error() -> None:
     with pytest.raises(RemoteError) as e:
-        decode_json(b"<html><body>Server Error</body></html>", "GET http://h/api/v2/resources")
+        load_json(b"<html><body>Server Error</body></html>", "GET http://h/api/v2/resources")
     assert e.value.kind == "parse-error"
     assert e.value.message == "GET http://h/api/v2/resources: expected JSON, got 38 bytes of markup"
     with pytest.raises(RemoteError) as e:
-        decode_json(raw("catalogue_csw_GetRecords.xml"), "GET http://h/catalogue/csw")
+        load_json(raw("catalogue_csw_GetRecords.xml"), "GET http://h/catalogue/csw")
     assert e.value.kind == "parse-error"
 
 
