@@ -52,8 +52,17 @@ def selection(c: Cursor, e: Any) -> None:
 def harvested(c: Cursor, e: Any) -> None:
     c.execute(
         "UPDATE harvestable_resources SET last_outcome = ?, last_message = '', last_session = ?, last_at = ?,"
-        " content_hash = ? WHERE id = ?",
-        (HARVESTED, str(e.session_id), stamp(e), e.content_hash, str(e.originator_id)),
+        " content_hash = ?, harvested_modified = ?, fingerprint = ?, raw_hash = ?, has_record = 1 WHERE id = ?",
+        (
+            HARVESTED,
+            str(e.session_id),
+            stamp(e),
+            e.content_hash,
+            e.modified,
+            getattr(e, "fingerprint", "") or "",
+            getattr(e, "raw_hash", "") or None,  # events recorded before raw storage have none
+            str(e.originator_id),
+        ),
     )
     harvester_id, remote_id = _owner(c, e)
     d = e.descriptor
@@ -110,6 +119,9 @@ def stale(c: Cursor, e: Any) -> None:
 def removed(c: Cursor, e: Any) -> None:
     c.execute("UPDATE harvestable_resources SET removed = 1 WHERE id = ?", (str(e.originator_id),))
     if e.record == RECORD_DELETED:
+        c.execute(
+            "UPDATE harvestable_resources SET has_record = 0, content_hash = NULL WHERE id = ?", (str(e.originator_id),)
+        )
         c.execute("DELETE FROM records WHERE id = ?", (str(e.record_id),))
     elif e.record == RECORD_ORPHANED:
         c.execute("UPDATE records SET orphan = 1 WHERE id = ?", (str(e.record_id),))

@@ -75,6 +75,10 @@ TABLES: dict[str, str] = {
             last_session TEXT,
             last_at TEXT,
             content_hash TEXT,
+            harvested_modified TEXT,
+            fingerprint TEXT,
+            raw_hash TEXT,
+            has_record INTEGER NOT NULL DEFAULT 0,
             stale INTEGER NOT NULL,
             removed INTEGER NOT NULL,
             discovered TEXT NOT NULL
@@ -100,9 +104,11 @@ TABLES: dict[str, str] = {
         )""",
 }
 
+# session_work has no index on (session_id, outcome): SQLite would pick it for
+# the outcome updates by resource id and scan every pending row of the session
+# (quadratic in the size of a harvest); the primary key serves both.
 INDEXES = [
     "CREATE INDEX IF NOT EXISTS sessions_harvester ON sessions (harvester_id, started)",
     "CREATE INDEX IF NOT EXISTS resources_harvester ON harvestable_resources (harvester_id, remote_id)",
     "CREATE INDEX IF NOT EXISTS records_harvester ON records (harvester_id, remote_id)",
-    "CREATE INDEX IF NOT EXISTS work_pending ON session_work (session_id, outcome)",
 ]

@@ -106,8 +106,8 @@ def progress_recorded(c: Cursor, e: Any) -> None:
         marks = ", ".join("?" * len(chunk))
         c.execute(
             f"UPDATE harvestable_resources SET last_outcome = ?, last_message = '', last_session = ?,"  # noqa: S608
-            f" last_at = ? WHERE id IN ({marks})",
-            (UNCHANGED, session, stamp(e), *chunk),
+            f" last_at = ? WHERE id IN ({marks}) AND (last_session IS NULL OR last_session <> ?)",
+            (UNCHANGED, session, stamp(e), *chunk, session),
         )
     total_counted = sum(counted.values())
     _touch(

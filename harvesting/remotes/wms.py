@@ -126,18 +126,19 @@ class _Inherited:
 # --- pure parsing -------------------------------------------------------------------------
 
 
-def parse_capabilities(body: bytes, url: str, content_type: str = "") -> Capabilities:
+def parse_capabilities(body: bytes, url: str, content_type: str = "", *, fragments: bool = True) -> Capabilities:
     """Parse a WMS 1.1.1 or 1.3.0 GetCapabilities document.
+
+    With `fragments=False` layers carry no XML fragment of their own (the
+    remote keeps the whole document as every layer's raw document, and
+    serialising a fragment per layer cost a fifth of the parse).
 
     Raises RemoteError('exception-report', ...) for an OGC exception document
     (servers send those with HTTP 200) and RemoteError('parse-error', ...) for
     anything that is not a WMS capabilities document.
     """
-    root = parse_xml(body, url, content_type)
-    raise_for_exception_report(root, url)
+    root = check_capabilities(body, url, content_type)
     root_name = local_name(root)
-    if root_name not in _ROOTS:
-        raise RemoteError("parse-error", f"{url}: answered with {describe_root(root)}, not a WMS capabilities document")
     version = (root.get("version") or "").strip() or _ROOTS[root_name]
     capability = find(root, "Capability")
     if capability is None:
@@ -158,7 +159,7 @@ def parse_capabilities(body: bytes, url: str, content_type: str = "") -> Capabil
     service = find(root, "Service")
     layers: list[WmsLayer] = []
     for top in children(capability, "Layer"):
-        _collect_layers(top, _Inherited(), version, layers)
+        _collect_layers(top, _Inherited(), version, layers, fragments)
 
     return Capabilities(
         url=url,
@@ -174,7 +175,17 @@ def parse_capabilities(body: bytes, url: str, content_type: str = "") -> Capabil
     )
 
 
-def _collect_layers(el: Any, inherited: _Inherited, version: str, out: list[WmsLayer]) -> None:
+def check_capabilities(body: bytes, url: str, content_type: str = "") -> Any:
+    """The document's root when it is WMS capabilities; the RemoteError saying
+    what it is otherwise. No layer is read: an availability check needs no more."""
+    root = parse_xml(body, url, content_type)
+    raise_for_exception_report(root, url)
+    if local_name(root) not in _ROOTS:
+        raise RemoteError("parse-error", f"{url}: answered with {describe_root(root)}, not a WMS capabilities document")
+    return root
+
+
+def _collect_layers(el: Any, inherited: _Inherited, version: str, out: list[WmsLayer], fragments: bool) -> None:
     name = find_text(el, "Name")
     title = find_text(el, "Title") or name or ""
 
@@ -220,7 +231,7 @@ def _collect_layers(el: Any, inherited: _Inherited, version: str, out: list[WmsL
                 metadata_urls=_metadata_urls(el),
                 parent_layers=list(inherited.parents),
                 time_extent=time_extent,
-                raw=_layer_fragment(el),
+                raw=_layer_fragment(el) if fragments else b"",
                 written_bbox=written,
             )
         )
@@ -235,7 +246,7 @@ def _collect_layers(el: Any, inherited: _Inherited, version: str, out: list[WmsL
         parents=[*inherited.parents, name] if name else list(inherited.parents),
     )
     for sub in children(el, "Layer"):
-        _collect_layers(sub, below, version, out)
+        _collect_layers(sub, below, version, out, fragments)
 
 
 def _float(value: str | None) -> float | None:
@@ -523,6 +534,14 @@ def matches_title_filter(layer: WmsLayer, title_filter: str | None) -> bool:
 # --- remote -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Document:
+    body: bytes
+    url: str
+    content_type: str
+    digest: str
+
+
 class WmsRemote:
     def __init__(self, url: str, options: RemoteOptions, http: HttpClient) -> None:
         self.url = url
@@ -537,32 +556,48 @@ class WmsRemote:
         # Held across the request so concurrent fetches wait for one
         # GetCapabilities instead of each sending their own.
         self._lock = threading.Lock()
-        self._cached: Capabilities | None = None
-        self._cached_at = 0.0
+        self._document: _Document | None = None
+        self._fetched_at = 0.0
+        self._parsed: tuple[str, Capabilities] | None = None
         self._reparsed: dict[str, Capabilities] = {}
 
     def capabilities_url(self) -> str:
         return with_params(self.url, {"SERVICE": "WMS", "REQUEST": "GetCapabilities", "VERSION": self.version})
 
-    def _download(self) -> Capabilities:
-        # httpx replaces a URL's query with `params`, so the query is built here
-        # to keep parameters such as MapServer's `map=`.
-        request_url = self.capabilities_url()
-        response = self.http.get(request_url)
-        return parse_capabilities(response.body, request_url, response.content_type)
+    def _current(self, refresh: bool) -> _Document:
+        """The capabilities document, downloaded again when asked or when older
+        than cache_seconds, and checked to be WMS capabilities."""
+        with self._lock:
+            fresh = time.monotonic() - self._fetched_at < self.cache_seconds
+            if self._document is None or refresh or not fresh:
+                # httpx replaces a URL's query with `params`, so the query is built here
+                # to keep parameters such as MapServer's `map=`.
+                request_url = self.capabilities_url()
+                response = self.http.get(request_url)
+                check_capabilities(response.body, request_url, response.content_type)
+                digest = hashlib.sha256(response.body).hexdigest()
+                self._document = _Document(response.body, request_url, response.content_type, digest)
+                self._fetched_at = time.monotonic()
+            return self._document
 
     def _capabilities(self, refresh: bool) -> Capabilities:
+        document = self._current(refresh)
         with self._lock:
-            fresh = time.monotonic() - self._cached_at < self.cache_seconds
-            if self._cached is None or refresh or not fresh:
-                self._cached = self._download()
-                self._cached_at = time.monotonic()
-            return self._cached
+            # Parsed once per distinct document: an unchanged re-harvest that
+            # never needs a layer never pays for reading them.
+            if self._parsed is None or self._parsed[0] != document.digest:
+                caps = parse_capabilities(document.body, document.url, document.content_type, fragments=False)
+                self._parsed = (document.digest, caps)
+            return self._parsed[1]
+
+    def document_digest(self) -> str:
+        """sha256 of the capabilities document every layer's record is made from."""
+        return self._current(refresh=False).digest
 
     def check_availability(self) -> bool:
         """True when the URL answers WMS capabilities; otherwise raises the
         RemoteError saying why."""
-        self._capabilities(refresh=True)
+        self._current(refresh=True)
         return True
 
     def list_resources(self, cursor: str | None) -> ListingPage:
@@ -586,6 +621,6 @@ class WmsRemote:
             caps = self._reparsed.get(key)
             if caps is None:
                 # Every layer of a reimport shares one stored document: parse it once.
-                caps = parse_capabilities(raw, self.capabilities_url())
+                caps = parse_capabilities(raw, self.capabilities_url(), fragments=False)
                 self._reparsed = {key: caps}
         return layer_resource(caps, remote_id)

@@ -110,12 +110,23 @@ def parse_xml(body: bytes, url: str, content_type: str = "") -> Any:
     return root
 
 
+_LOCAL_NAMES: dict[str, str] = {}
+# A document of endless distinct tags must not grow the cache without bound.
+_LOCAL_NAMES_MAX = 4096
+
+
 def local_name(el: Any) -> str:
     """The tag without its namespace; '' for comments and processing instructions."""
     tag = el.tag
     if not isinstance(tag, str):
         return ""
-    return tag.rsplit("}", 1)[-1]
+    # Called for every child of every element: a document has few distinct tags.
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = tag.rsplit("}", 1)[-1]
+        if len(_LOCAL_NAMES) < _LOCAL_NAMES_MAX:
+            _LOCAL_NAMES[tag] = name
+    return name
 
 
 def children(el: Any, name: str) -> list[Any]:

@@ -17,7 +17,7 @@ from harvesting.domain.session import FINISHED_ALL_FAILED, HarvestingSession
 from harvesting.runners.process_managers import Stopped, closing
 from harvesting.runners.remotes import RemoteRegistry, availability
 from harvesting.runners.storage import Database
-from harvesting.runners.work import Job
+from harvesting.runners.work import JOB_COLUMNS, Job, jobs
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +74,12 @@ class Dispatcher:
         if reimport:
             # Everything that has a record, selected or not: a reimport rebuilds the catalogue as it is.
             sql = (
-                "SELECT r.id, r.remote_id FROM harvestable_resources r JOIN records c ON c.resource_id = r.id"
+                f"SELECT {JOB_COLUMNS} FROM harvestable_resources r JOIN records c ON c.resource_id = r.id"  # noqa: S608
                 " WHERE r.harvester_id = ? AND r.removed = 0 ORDER BY r.remote_id"
             )
         else:
             sql = (
-                "SELECT id, remote_id FROM harvestable_resources WHERE harvester_id = ? AND should_be_harvested = 1"
-                " AND removed = 0 ORDER BY remote_id"
+                f"SELECT {JOB_COLUMNS} FROM harvestable_resources r WHERE r.harvester_id = ?"  # noqa: S608
+                " AND r.should_be_harvested = 1 AND r.removed = 0 ORDER BY r.remote_id"
             )
-        rows = self.db.query(sql, (str(harvester.id),))
-        return [Job(session.id, harvester.id, UUID(r["id"]), r["remote_id"], reimport=reimport) for r in rows]
+        return jobs(self.db.query(sql, (str(harvester.id),)), session.id, harvester.id, reimport)

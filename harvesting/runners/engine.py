@@ -43,7 +43,7 @@ from harvesting.runners.process_managers import (
 from harvesting.runners.raw_store import RawStore
 from harvesting.runners.remotes import RemoteRegistry, availability
 from harvesting.runners.storage import Database
-from harvesting.runners.work import Job, Outcome, OutcomeWriter, SessionHarvesters, fetch_one
+from harvesting.runners.work import JOB_COLUMNS, Job, Outcome, OutcomeWriter, SessionHarvesters, fetch_one, jobs
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ FOLLOW_BATCH = 50
 RESUME_EVERY_S = 2.0
 LEADERSHIP_CHECK_EVERY_S = 1.0
 STORE_RETRY_S = 60.0
+OUTCOME_BATCHES_PER_STEP = 8
 
 T = TypeVar("T")
 
@@ -233,15 +234,13 @@ class Engine:
 
     def _enqueue_pending(self, session_id: UUID, harvester_id: UUID, reimport: bool) -> None:
         rows = self.db.query(
-            "SELECT w.resource_id, r.remote_id FROM session_work w JOIN harvestable_resources r"
+            f"SELECT {JOB_COLUMNS} FROM session_work w JOIN harvestable_resources r"  # noqa: S608
             " ON r.id = w.resource_id WHERE w.session_id = ? AND w.outcome IS NULL ORDER BY r.remote_id",
             (str(session_id),),
         )
         if rows:
             log.info("resuming %d planned resource(s) of session %s", len(rows), session_id)
-            self.enqueue(
-                [Job(session_id, harvester_id, UUID(r["resource_id"]), r["remote_id"], reimport=reimport) for r in rows]
-            )
+            self.enqueue(jobs(rows, session_id, harvester_id, reimport))
 
     # --- work ---------------------------------------------------------------
 
@@ -259,7 +258,7 @@ class Engine:
             self._outcomes.put(Outcome(job, None, "fetch", "cancelled", "session no longer active"))
             return
         with http_scope(str(job.session_id)):
-            self._outcomes.put(fetch_one(job, self.harvesters, self.app, self.remotes, self.raw_store))
+            self._outcomes.put(fetch_one(job, self.harvesters, self.remotes, self.raw_store))
 
     @property
     def busy(self) -> bool:
@@ -327,6 +326,17 @@ class Engine:
             self.check_leadership(force=True)
 
     def _write_outcomes(self) -> int:
+        """Writes what the fetchers finished, several batches per round: one
+        batch per round left fast fetchers waiting on the loop's other work."""
+        written = 0
+        for _ in range(OUTCOME_BATCHES_PER_STEP):
+            done = self._write_batch()
+            if not done:
+                break
+            written += done
+        return written
+
+    def _write_batch(self) -> int:
         batch: list[Outcome] = []
         while len(batch) < self.settings.batch_size:
             try:
@@ -367,6 +377,7 @@ class Engine:
                     del self._in_flight[session_id]
                     self._cancelled.discard(session_id)
                     self.harvesters.forget(session_id)
+                    self.writer.forget(session_id)
         return len(batch)
 
     def run_until(self, finished: Callable[[], bool], idle_sleep: float = 0.02) -> None:

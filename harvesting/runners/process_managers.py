@@ -154,10 +154,11 @@ class CompletionDetector:
 
     def handle(self, event: Any) -> Effect:
         sid = str(event.originator_id)
-        pending = int(
-            self.db.scalar("SELECT COUNT(*) FROM session_work WHERE session_id = ? AND outcome IS NULL", (sid,)) or 0
-        )
-        if pending:
+        # Each outcome is counted once into `done` (the projection ignores a
+        # re-delivered one), so this is the count of planned work still open,
+        # without scanning the session's work list on every batch.
+        open_work = self.db.query("SELECT total - done AS pending FROM sessions WHERE id = ?", (sid,))
+        if open_work and int(open_work[0]["pending"]) > 0:
             return Effect()
         session = self.app.session(event.originator_id)
         if not session.is_active:

@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from harvesting.runners.storage import Cursor, Database
 
 RECENT_DOCUMENTS = 4
+STORED_DIGESTS = 64
+# Documents at least this large are typically shared by many records.
+SHARED_DOCUMENT_BYTES = 64 * 1024
 
 
 def raw_hash(body: bytes) -> str:
@@ -25,6 +28,8 @@ class RawStore:
         self.db = db
         self._lock = threading.Lock()
         self._recent: dict[str, bytes] = {}
+        self._digests: dict[int, tuple[bytes, str]] = {}
+        self._stored: dict[str, None] = {}
 
     @staticmethod
     def create(c: Cursor, postgres: bool) -> None:
@@ -35,14 +40,22 @@ class RawStore:
         )
 
     def put_many(self, bodies: Iterable[bytes]) -> dict[int, str]:
-        """Stores each distinct body once; returns id(body) -> sha256."""
+        """Stores each distinct body once; returns id(body) -> sha256.
+
+        A document shared by many records (WMS capabilities) arrives again
+        with every batch: the same bytes object is hashed and written once
+        per process, not once per batch."""
         hashes: dict[int, str] = {}
         rows: dict[str, bytes] = {}
         for body in bodies:
             key = id(body)
-            if key not in hashes:
-                digest = raw_hash(body)
-                hashes[key] = digest
+            if key in hashes:
+                continue
+            digest = self._digest_of(body)
+            hashes[key] = digest
+            with self._lock:
+                stored = digest in self._stored
+            if not stored:
                 rows[digest] = body
         if rows:
             with self.db.transaction() as c:
@@ -50,7 +63,33 @@ class RawStore:
                     "INSERT INTO raw_documents (sha256, body, size) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     [(digest, body, len(body)) for digest, body in rows.items()],
                 )
+            self._remember_stored(rows)
         return hashes
+
+    def _digest_of(self, body: bytes) -> str:
+        with self._lock:
+            known = self._digests.get(id(body))
+        # The entry keeps its body alive, so its id cannot be reused meanwhile.
+        if known is not None and known[0] is body:
+            return known[1]
+        digest = raw_hash(body)
+        if len(body) >= SHARED_DOCUMENT_BYTES:
+            with self._lock:
+                self._digests[id(body)] = (body, digest)
+                while len(self._digests) > RECENT_DOCUMENTS:
+                    self._digests.pop(next(iter(self._digests)))
+        return digest
+
+    def _remember_stored(self, rows: dict[str, bytes]) -> None:
+        # Only large documents are worth remembering (small ones are one row
+        # each); a rollback of the caller's later transaction cannot undo
+        # these rows, which were committed on their own.
+        with self._lock:
+            for digest, body in rows.items():
+                if len(body) >= SHARED_DOCUMENT_BYTES:
+                    self._stored[digest] = None
+            while len(self._stored) > STORED_DIGESTS:
+                self._stored.pop(next(iter(self._stored)))
 
     def get(self, digest: str) -> bytes | None:
         with self._lock:

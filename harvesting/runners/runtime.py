@@ -31,7 +31,8 @@ from harvesting.runners.storage import Database
 
 SCHEMA_LOCK_KEY = 0x4841525645535430  # advisory lock around schema creation
 # Bump with every change of the tables (event store, read models, raw store).
-SCHEMA_VERSION = 1
+# Version 2: harvestable_resources carries what an unchanged check needs.
+SCHEMA_VERSION = 2
 FULL_SERVER_WAIT_S = 30.0
 
 
@@ -40,9 +41,10 @@ class Runtime:
         self.settings = settings or load_settings()
         self.missing = False
         env = self.settings.event_store_env()
-        if self._schema_version(env) == SCHEMA_VERSION:
+        found = self._schema_version(env)
+        if found == SCHEMA_VERSION:
             self._open(env, create_tables=False)
-        elif not create:
+        elif not create and found is None:
             # Reading creates nothing: answer from an empty store in memory,
             # and say where we looked.
             self.missing = True
@@ -52,11 +54,14 @@ class Runtime:
             self._engine: Engine | None = None
             return
         else:
+            # An older store is brought up to date even by a reading command:
+            # its read models are refolded from the events, nothing is lost.
             with self._schema_lock(env):
-                current = self._schema_version(env) == SCHEMA_VERSION
+                found = self._schema_version(env)
+                current = found == SCHEMA_VERSION
                 self._open(env, create_tables=not current)
                 if not current:
-                    self._migrate()
+                    self._migrate(refold=found is not None)
         self.leadership = self._leadership(env)
         self._engine = None
 
@@ -78,7 +83,11 @@ class Runtime:
         self.db = Database(self.app.recorder)
         self.projector = Projector(self.app, self.db)
 
-    def _migrate(self) -> None:
+    def _migrate(self, refold: bool = False) -> None:
+        if refold:
+            # Read models of an older schema are rebuilt from the events (one
+            # transaction; on failure they stay as they were).
+            self.projector.rebuild()
         with self.db.transaction() as c:
             self.projector.create(c)
             RawStore.create(c, self.db.postgres)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -14,11 +15,43 @@ from eventsourcing.domain import Aggregate
 from harvesting.application import HarvestingApplication
 from harvesting.domain.harvester import Harvester
 from harvesting.domain.resource import HarvestableResource
+from harvesting.domain.session import HarvestingSession
 from harvesting.remotes import remote_fingerprint
 from harvesting.remotes.base import FetchedResource, RemoteError
 from harvesting.runners.failures import is_transient
 from harvesting.runners.raw_store import RawStore
 from harvesting.runners.remotes import RemoteRegistry
+
+
+@dataclass(frozen=True)
+class Known:
+    """What the read model knew of a resource when its job was made: enough to
+    tell an unchanged resource without loading its aggregate (the read model
+    is projected past the session's start, and only this session's work
+    changes what a record was made from until it ends)."""
+
+    has_record: bool = False
+    content_hash: str | None = None
+    modified: str | None = None
+    harvested_modified: str | None = None
+    fingerprint: str = ""
+    raw_hash: str | None = None
+
+    def listed_as_unchanged(self, fingerprint: str) -> bool:
+        """The listing's modified time equals the harvested one, and the
+        harvester's configuration and our mapping are those the record was made with."""
+        return (
+            self.has_record
+            and self.modified is not None
+            and self.modified == self.harvested_modified
+            and fingerprint == self.fingerprint
+        )
+
+    def made_from(self, document_digest: str | None, fingerprint: str) -> bool:
+        """The record was made from this very document, the same way."""
+        return bool(self.has_record and document_digest and self.raw_hash == document_digest) and (
+            fingerprint == self.fingerprint
+        )
 
 
 @dataclass(frozen=True)
@@ -28,6 +61,34 @@ class Job:
     resource_id: UUID
     remote_id: str
     reimport: bool = False
+    known: Known = field(default_factory=Known)
+
+
+# The columns `jobs` reads, from harvestable_resources as r.
+JOB_COLUMNS = (
+    "r.id, r.remote_id, r.has_record, r.content_hash, r.modified, r.harvested_modified, r.fingerprint, r.raw_hash"
+)
+
+
+def jobs(rows: list[dict[str, Any]], session_id: UUID, harvester_id: UUID, reimport: bool) -> list[Job]:
+    return [
+        Job(
+            session_id,
+            harvester_id,
+            UUID(r["id"]),
+            r["remote_id"],
+            reimport=reimport,
+            known=Known(
+                has_record=bool(r["has_record"]),
+                content_hash=r["content_hash"],
+                modified=r["modified"],
+                harvested_modified=r["harvested_modified"],
+                fingerprint=r["fingerprint"] or "",
+                raw_hash=r["raw_hash"],
+            ),
+        )
+        for r in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -66,20 +127,23 @@ class SessionHarvesters:
             self._by_session.pop(session_id, None)
 
 
-def fetch_one(
-    job: Job, harvesters: SessionHarvesters, app: HarvestingApplication, remotes: RemoteRegistry, raw_store: RawStore
-) -> Outcome:
+def fetch_one(job: Job, harvesters: SessionHarvesters, remotes: RemoteRegistry, raw_store: RawStore) -> Outcome:
     """Never raises: whatever goes wrong becomes a failed outcome with a message,
-    so a bug in one fetch cannot leave a session waiting forever."""
+    so a bug in one fetch cannot leave a session waiting forever.
+
+    An unchanged resource costs no aggregate load and, where the remote can
+    tell, no per-resource work: the listing's modified time, or the digest of
+    the document every resource comes from (a WMS capabilities document)."""
     try:
         harvester, fingerprint = harvesters.of(job)
-        resource = app.resource(job.resource_id)
         if job.reimport:
-            return _reimport_one(job, harvester, resource, remotes, raw_store, fingerprint)
-        if resource is not None and resource.listed_as_unchanged(fingerprint):
-            # The listing's modified time equals the harvested one: no detail request.
+            return _reimport_one(job, harvester, remotes, raw_store, fingerprint)
+        if job.known.listed_as_unchanged(fingerprint):
             return Outcome(job, None, remote_url=harvester.url, unchanged_per_listing=True)
         remote = remotes.for_harvester(harvester)
+        document_digest = getattr(remote, "document_digest", None)
+        if job.known.has_record and document_digest is not None and job.known.made_from(document_digest(), fingerprint):
+            return Outcome(job, None, remote_url=harvester.url, unchanged_per_listing=True)
         fetched = remote.fetch(job.remote_id)
         return Outcome(job, fetched, remote_url=harvester.url, fingerprint=fingerprint)
     except RemoteError as e:
@@ -94,13 +158,12 @@ def fetch_one(
 def _reimport_one(
     job: Job,
     harvester: Harvester,
-    resource: HarvestableResource | None,
     remotes: RemoteRegistry,
     raw_store: RawStore,
     fingerprint: str,
 ) -> Outcome:
     """Rebuilds a record from its stored raw document: the remote is not contacted."""
-    digest = resource.raw_hash if resource is not None else None
+    digest = job.known.raw_hash
     if not digest:
         return Outcome(job, None, "reimport", "not-found", "no raw document stored for this resource")
     raw = raw_store.get(digest)
@@ -121,31 +184,57 @@ class OutcomeWriter:
         self.app = app
         self.raw_store = raw_store
         self.batches_written = 0
+        self._sessions: dict[UUID, HarvestingSession] = {}
         crash_after = os.environ.get("HARVEST_CRASH_AFTER_BATCHES", "")
         # Fault injection for the crash-resume tests: a real SIGKILL at a known point.
         self._crash_after = int(crash_after) if crash_after.isdigit() else 0
 
     def write(self, session_id: UUID, outcomes: list[Outcome]) -> bool:
-        """Returns False when the session is no longer active (its jobs can stop)."""
-        session = self.app.session(session_id)
+        """Returns False when the session is no longer active (its jobs can stop).
+
+        The session stays in memory between batches (reloading it each time
+        replayed its plan again and again); a version conflict on saving, from
+        an abort in another process, drops it and the retry reloads it."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            session = self._sessions[session_id] = self.app.session(session_id)
         if not session.is_active:
             # Aborted or ended: its late outcomes are dropped, so an aborted and
             # then removed harvester never gets live records back.
+            self.forget(session_id)
             return False
+        try:
+            return self._write(session, outcomes)
+        except BaseException:
+            self.forget(session_id)
+            raise
+
+    def forget(self, session_id: UUID) -> None:
+        self._sessions.pop(session_id, None)
+
+    def _write(self, session: HarvestingSession, outcomes: list[Outcome]) -> bool:
+        session_id = session.id
         touched: list[Aggregate] = []
         harvested: list[UUID] = []
         unchanged: list[UUID] = []
         failed: list[UUID] = []
         to_record: list[tuple[HarvestableResource, Outcome, FetchedResource]] = []
         for outcome in outcomes:
+            fetched, known = outcome.fetched, outcome.job.known
+            # Unchanged outcomes write no resource event, so they need no
+            # aggregate: the projection counts each resource once per session.
+            if outcome.unchanged_per_listing or (
+                fetched is not None
+                and known.has_record
+                and fetched.content_hash == known.content_hash
+            ):
+                unchanged.append(outcome.job.resource_id)
+                continue
             resource = self.app.resource(outcome.job.resource_id)
             if resource is None or resource.already_recorded_in(session_id):
                 continue
             assert isinstance(resource, HarvestableResource)
-            fetched = outcome.fetched
-            if outcome.unchanged_per_listing:
-                unchanged.append(resource.id)
-            elif fetched is None:
+            if fetched is None:
                 resource.record_failure(session_id, outcome.stage, outcome.error_kind, outcome.message)
                 failed.append(resource.id)
                 touched.append(resource)
