@@ -135,6 +135,9 @@ _TEXT_404 = b"Not Found\n"
 
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's backlog of 5 drops the SYNs of a client opening dozens of
+    # connections at once, which then waits a second to retry each.
+    request_queue_size = 128
 
     def __init__(self, port: int, owner: LoopbackServer) -> None:
         self.owner = owner

@@ -31,9 +31,14 @@ class Projector:
         self.topics: list[str] = []
 
     @staticmethod
-    def create(c: Cursor) -> None:
+    def create(c: Cursor, *, indexes: bool = True) -> None:
         for ddl in TABLES.values():
             c.execute(ddl)
+        if indexes:
+            Projector.create_indexes(c)
+
+    @staticmethod
+    def create_indexes(c: Cursor) -> None:
         for ddl in INDEXES:
             c.execute(ddl)
 
@@ -51,7 +56,7 @@ class Projector:
             )
             if not notifications:
                 return applied
-            with self.db.transaction() as c:
+            with self.db.transaction(large=True) as c:
                 for notification in notifications:
                     _handlers.apply(c, self.app.mapper.to_domain_event(notification))
                 c.track(PROJECTION_NAME, notifications[-1].id)
@@ -64,11 +69,13 @@ class Projector:
         position = 0
         applied = 0
         try:
-            with self.db.transaction() as c:
+            with self.db.transaction(large=True) as c:
                 for table in TABLES:
                     c.execute(f"DROP TABLE IF EXISTS {table}")
                 c.forget(PROJECTION_NAME)
-                self.create(c)
+                # Indexes are built once at the end: kept up row by row, they
+                # cost more than the fold itself.
+                self.create(c, indexes=False)
                 while True:
                     notifications = self.app.recorder.select_notifications(
                         start=position, limit=BATCH, inclusive_of_start=False
@@ -79,6 +86,7 @@ class Projector:
                         position = notification.id
                         _handlers.apply(c, self.app.mapper.to_domain_event(notification))
                     applied += len(notifications)
+                self.create_indexes(c)
                 if position:
                     c.track(PROJECTION_NAME, position)
         except Exception as e:  # noqa: BLE001 - whatever broke, the old read models are intact

@@ -64,12 +64,8 @@ def harvested(c: Cursor, e: Any) -> None:
             str(e.originator_id),
         ),
     )
-    harvester_id, remote_id = _owner(c, e)
     d = e.descriptor
     values = (
-        harvester_id,
-        str(e.originator_id),
-        remote_id,
         str(d.get("title") or ""),
         str(d.get("abstract") or ""),
         json.dumps(d.get("keywords") or []),
@@ -82,23 +78,21 @@ def harvested(c: Cursor, e: Any) -> None:
         e.content_hash,
         getattr(e, "raw_hash", "") or None,  # events recorded before raw storage have none
     )
+    # The owner comes from the resource's row in the same statement (one
+    # statement per record instead of a lookup and an insert).
     c.execute(
         "INSERT INTO records (id, harvester_id, resource_id, remote_id, title, abstract, keywords, bbox, crs,"
         " links, descriptor, remote_url, harvested_at, content_hash, raw_hash, orphan)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+        " SELECT ?, r.harvester_id, r.id, r.remote_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0"
+        " FROM harvestable_resources r WHERE r.id = ?"
         " ON CONFLICT (id) DO UPDATE SET harvester_id = excluded.harvester_id,"
         " resource_id = excluded.resource_id, remote_id = excluded.remote_id, title = excluded.title,"
         " abstract = excluded.abstract, keywords = excluded.keywords, bbox = excluded.bbox, crs = excluded.crs,"
         " links = excluded.links, descriptor = excluded.descriptor, remote_url = excluded.remote_url,"
         " harvested_at = excluded.harvested_at, content_hash = excluded.content_hash,"
         " raw_hash = excluded.raw_hash, orphan = 0",
-        (str(e.record_id), *values),
+        (str(e.record_id), *values, str(e.originator_id)),
     )
-
-
-def _owner(c: Cursor, e: Any) -> tuple[str, str]:
-    row = c.query("SELECT harvester_id, remote_id FROM harvestable_resources WHERE id = ?", (str(e.originator_id),))
-    return str(row[0]["harvester_id"]), str(row[0]["remote_id"])
 
 
 @handlers.on("ResourceHarvestFailed")

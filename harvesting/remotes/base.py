@@ -18,7 +18,8 @@ class RemoteError(Exception):
     """An expected failure talking to a remote (never a bug of ours).
 
     kind is one of: unreachable, timeout, http-error, too-large, parse-error,
-    exception-report, not-found, bad-option.
+    exception-report, not-found, bad-option, changed (the document a listing
+    pages through changed under it).
     """
 
     def __init__(self, kind: str, message: str, *, transient: bool = False) -> None:

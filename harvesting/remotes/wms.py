@@ -47,6 +47,8 @@ from harvesting.remotes.xml import (
 SUPPORTED_VERSIONS = ("1.1.1", "1.3.0")
 DEFAULT_VERSION = "1.3.0"
 DEFAULT_CACHE_SECONDS = 300
+# Layers per listing page (the document is fetched once; pages bound the events).
+DEFAULT_PAGE_SIZE = 10_000
 # The long side of the preview image in the GetMap link; big enough to look at,
 # small enough that following the link is cheap for the server.
 PREVIEW_SIZE = 512
@@ -553,12 +555,14 @@ class WmsRemote:
             )
         self.cache_seconds = options.get_int("cache_seconds", DEFAULT_CACHE_SECONDS)
         self.title_filter = options.get("title_filter")
+        self.page_size = options.get_int("page_size", DEFAULT_PAGE_SIZE)
         # Held across the request so concurrent fetches wait for one
         # GetCapabilities instead of each sending their own.
         self._lock = threading.Lock()
         self._document: _Document | None = None
         self._fetched_at = 0.0
         self._parsed: tuple[str, Capabilities] | None = None
+        self._listed: tuple[str, list[BriefResource]] | None = None
         self._reparsed: dict[str, Capabilities] = {}
 
     def capabilities_url(self) -> str:
@@ -601,8 +605,40 @@ class WmsRemote:
         return True
 
     def list_resources(self, cursor: str | None) -> ListingPage:
-        # One document holds every layer, so there is a single page and the cursor is unused.
-        caps = self._capabilities(refresh=True)
+        """Pages of `page_size` layers out of one document: a catalogue of 100,000
+        layers is listed (and recorded) ten thousand at a time, not as one
+        event of megabytes. The cursor names the document it pages through; if the
+        server's document changed before a resumed listing goes on, the listing
+        stops there (truncated, never swept) instead of mixing two documents."""
+        if cursor is None:
+            offset = 0
+            document = self._current(refresh=True)
+        else:
+            offset_text, _, digest = cursor.partition(":")
+            document = self._current(refresh=False)
+            if not offset_text.isdigit() or not digest or not document.digest.startswith(digest):
+                raise RemoteError(
+                    "changed", f"{self.capabilities_url()}: the capabilities document changed during the listing"
+                )
+            offset = int(offset_text)
+        everything = self._listing(document)
+        page = everything[offset : offset + self.page_size]
+        after = offset + len(page)
+        more = after < len(everything)
+        return ListingPage(
+            resources=page,
+            next_cursor=f"{after}:{document.digest[:16]}" if more else None,
+            total=len(everything),
+            position=offset + 1,
+            next_position=after + 1 if more else None,
+            requested=self.page_size,
+        )
+
+    def _listing(self, document: _Document) -> list[BriefResource]:
+        caps = self._capabilities(refresh=False)
+        with self._lock:
+            if self._listed is not None and self._listed[0] == document.digest:
+                return self._listed[1]
         seen: set[str] = set()
         resources = []
         for layer in caps.layers:
@@ -610,7 +646,9 @@ class WmsRemote:
                 continue
             seen.add(layer.name)
             resources.append(BriefResource(remote_id=layer.name, title=layer.title, resource_type="layer"))
-        return ListingPage(resources=resources, next_cursor=None, total=len(resources))
+        with self._lock:
+            self._listed = (document.digest, resources)
+        return resources
 
     def fetch(self, remote_id: str) -> FetchedResource:
         return layer_resource(self._capabilities(refresh=False), remote_id)

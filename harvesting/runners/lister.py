@@ -33,6 +33,7 @@ from harvesting.runners.storage import Database
 log = logging.getLogger(__name__)
 
 SAVE_ATTEMPTS = 5
+_LOOKUP_CHUNK = 500
 # Kinds that say the walk itself must stop (not that the remote misbehaved).
 _STOPPING_KINDS = ("cancelled",)
 
@@ -50,6 +51,10 @@ def _page_key(remote: Any, cursor: str | None) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
 
 
+def _as_listed(row: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return row["title"], row["resource_type"], row["modified"]
+
+
 class Lister:
     def __init__(
         self,
@@ -62,6 +67,7 @@ class Lister:
         self.db = db
         self.remotes = remotes
         self.should_stop = should_stop
+        self._exact: set[UUID] = set()
 
     def walk(self, session_id: UUID) -> None:
         """Runs to the end of the listing (or to a stop), then records the verdict.
@@ -78,7 +84,12 @@ class Lister:
                 return
             except Stopped:
                 return  # the session stays open; the next engine start resumes the walk
-            except (IntegrityError, SessionClosedError):
+            except IntegrityError:
+                # The read model lagged behind a resource's events: walk on
+                # from the saved cursor with every resource loaded.
+                self._exact.add(session_id)
+                continue
+            except SessionClosedError:
                 continue
         log.warning("refresh session %s kept changing under the lister; it resumes on the next round", session_id)
 
@@ -156,7 +167,7 @@ class Lister:
             reason = reason or listing.duplicates_reason(number, duplicates)
             if reason is None and page.next_cursor is not None and _page_key(remote, page.next_cursor) in cursors:
                 reason = listing.cursor_loop_reason(number)
-            new, changed, touched = self._note(harvester, kept)
+            new, changed, touched = self._note(session.id, harvester, kept)
             session.record_page(
                 cursor=cursor,
                 next_cursor=page.next_cursor,
@@ -220,11 +231,25 @@ class Lister:
                     raise TruncatedListing(f"page {number} failed to parse twice: {e}") from None
         raise AssertionError("unreachable")
 
-    def _note(self, harvester: Harvester, briefs: list[BriefResource]) -> tuple[int, int, list[Aggregate]]:
+    def _note(
+        self, session_id: UUID, harvester: Harvester, briefs: list[BriefResource]
+    ) -> tuple[int, int, list[Aggregate]]:
+        """New resources are created and changed ones loaded; the read model
+        (projected past this session's start, and written for these resources
+        only by this session) spares loading the unchanged ones. Should it lag
+        all the same, saving the page conflicts and the walk resumes with every
+        resource loaded."""
         touched: list[Aggregate] = []
         new = changed = 0
+        exact = session_id in self._exact
+        known = {} if exact else self._known(harvester, briefs)
         for brief in briefs:
-            resource = self.app.resource(resource_id(harvester.id, brief.remote_id))
+            rid = resource_id(harvester.id, brief.remote_id)
+            row = known.get(str(rid))
+            listed = (brief.title, brief.resource_type, brief.modified)
+            if row is not None and not (row["stale"] or row["removed"]) and _as_listed(row) == listed:
+                continue
+            resource = self.app.resource(rid) if exact or row is not None else None
             if resource is None:
                 resource = HarvestableResource(
                     harvester_id=harvester.id,
@@ -240,6 +265,20 @@ class Lister:
                 changed += 1
                 touched.append(resource)
         return new, changed, touched
+
+    def _known(self, harvester: Harvester, briefs: list[BriefResource]) -> dict[str, dict[str, Any]]:
+        ids = [str(resource_id(harvester.id, b.remote_id)) for b in briefs]
+        known: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            for row in self.db.query(
+                "SELECT id, title, resource_type, modified, stale, removed FROM harvestable_resources"  # noqa: S608
+                f" WHERE id IN ({marks})",
+                chunk,
+            ):
+                known[row["id"]] = row
+        return known
 
     @staticmethod
     def _counts(session: HarvestingSession) -> dict[str, int]:

@@ -12,6 +12,7 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 
 _PLACEHOLDER = re.compile(r"\?")
+LARGE_CACHE_KIB = 262_144
 
 
 class Cursor:
@@ -56,8 +57,14 @@ class Database:
         self.postgres = type(recorder).__module__.startswith("eventsourcing.postgres")
 
     @contextmanager
-    def transaction(self, *, commit: bool = True) -> Iterator[Cursor]:
+    def transaction(self, *, commit: bool = True, large: bool = False) -> Iterator[Cursor]:
+        """`large`: a transaction touching many rows (projection batches,
+        replay). SQLite's default page cache of 2 MB spills such a transaction
+        to disk again and again; 256 MB keeps it in memory (pages are only
+        allocated as used)."""
         with self.recorder.datastore.transaction(commit=commit) as raw:
+            if large and not self.postgres:
+                raw.execute(f"PRAGMA cache_size = -{LARGE_CACHE_KIB}")
             yield Cursor(raw, self.recorder, self.postgres)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -224,9 +224,7 @@ class OutcomeWriter:
             # Unchanged outcomes write no resource event, so they need no
             # aggregate: the projection counts each resource once per session.
             if outcome.unchanged_per_listing or (
-                fetched is not None
-                and known.has_record
-                and fetched.content_hash == known.content_hash
+                fetched is not None and known.has_record and fetched.content_hash == known.content_hash
             ):
                 unchanged.append(outcome.job.resource_id)
                 continue
