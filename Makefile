@@ -42,9 +42,11 @@ interop: install
 	$(BIN)/python -m interop install
 	$(BIN)/pytest -q tests/interop
 
-# Throughput and peak memory, ours against a peer-like baseline, side by side (printed, never asserted).
+# Throughput, memory and latency, ours against a baseline side by side (printed and written to
+# bench-results.json, never asserted). One scenario alone: `make bench SCENARIO=wms`; see docs/PERFORMANCE.md.
 bench: install
-	$(BIN)/python -m bench.harvest_bench
+	$(BIN)/python -m tests.services
+	$(BIN)/python -m bench $(if $(SCENARIO),--scenario $(SCENARIO))
 
 lint: install
 	$(BIN)/ruff check harvesting tests interop bench

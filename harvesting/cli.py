@@ -460,8 +460,11 @@ def session_cmd(session_id: str, as_json: bool) -> None:
 def resources_cmd(name: str, as_json: bool) -> None:
     """List the harvestable resources of NAME."""
     with runtime(writes=False) as rt:
+        if as_json:
+            show.emit_json_list(queries.iter_resources(rt.db, name))
+            return
         rows = queries.resources(rt.db, name)
-    show.emit_json(rows) if as_json else show.resources_table(rows)
+    show.resources_table(rows)
 
 
 def _selection(name: str, remote_ids: tuple[str, ...], selected: bool, as_json: bool) -> None:
@@ -501,8 +504,11 @@ def deselect(name: str, remote_ids: tuple[str, ...], as_json: bool) -> None:
 def records_cmd(harvester_name: str | None, as_json: bool) -> None:
     """List the local catalogue's records."""
     with runtime(writes=False) as rt:
+        if as_json:
+            show.emit_json_list(queries.iter_records(rt.db, harvester_name))
+            return
         rows = queries.records(rt.db, harvester_name)
-    show.emit_json(rows) if as_json else show.records_table(rows)
+    show.records_table(rows)
 
 
 @main.command("record")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
@@ -37,6 +37,22 @@ def emit_json(document: Any) -> None:
     except ValueError:
         text = json.dumps(_finite(document), indent=2, sort_keys=True, default=str, allow_nan=False)
     sys.stdout.write(text + "\n")
+
+
+def emit_json_list(items: Iterable[Any]) -> None:
+    """A JSON array written as its items come, byte for byte what `emit_json`
+    writes for the whole list: a listing of 100,000 records never sits in memory."""
+    out = sys.stdout
+    first = True
+    for item in items:
+        try:
+            text = json.dumps(item, indent=2, sort_keys=True, default=str, allow_nan=False)
+        except ValueError:
+            text = json.dumps(_finite(item), indent=2, sort_keys=True, default=str, allow_nan=False)
+        out.write("[\n  " if first else ",\n  ")
+        out.write(text.replace("\n", "\n  "))
+        first = False
+    out.write("[]\n" if first else "\n]\n")
 
 
 def error_line(message: str) -> None:

@@ -9,7 +9,7 @@ from harvesting.domain.errors import HarvestingError
 from harvesting.projections import harvesters, resources, sessions
 from harvesting.projections.handlers import Handlers
 from harvesting.projections.schema import INDEXES, TABLES
-from harvesting.runners.storage import Cursor, Database
+from harvesting.runners.storage import BATCH_CACHE_KIB, REPLAY_CACHE_KIB, Cursor, Database
 from harvesting.text import printable
 
 PROJECTION_NAME = "projection:catalogue"
@@ -56,7 +56,7 @@ class Projector:
             )
             if not notifications:
                 return applied
-            with self.db.transaction(large=True) as c:
+            with self.db.transaction(cache_kib=BATCH_CACHE_KIB) as c:
                 for notification in notifications:
                     _handlers.apply(c, self.app.mapper.to_domain_event(notification))
                 c.track(PROJECTION_NAME, notifications[-1].id)
@@ -69,7 +69,7 @@ class Projector:
         position = 0
         applied = 0
         try:
-            with self.db.transaction(large=True) as c:
+            with self.db.transaction(cache_kib=REPLAY_CACHE_KIB) as c:
                 for table in TABLES:
                     c.execute(f"DROP TABLE IF EXISTS {table}")
                 c.forget(PROJECTION_NAME)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from harvesting.domain.errors import NotFoundError
 from harvesting.runners.storage import Database
+
+PAGE = 1000
 
 _HARVESTER_SQL = (
     "SELECT h.*, (SELECT COUNT(*) FROM harvestable_resources r WHERE r.harvester_id = h.id AND r.removed = 0)"
@@ -93,13 +96,15 @@ def session(db: Database, session_id: str) -> dict[str, Any]:
 
 
 def resources(db: Database, harvester_name: str) -> list[dict[str, Any]]:
+    return list(iter_resources(db, harvester_name))
+
+
+def iter_resources(db: Database, harvester_name: str) -> Iterator[dict[str, Any]]:
+    """In remote id order, a page at a time: a harvester of 100,000 resources
+    is listed in constant memory."""
     h = harvester(db, harvester_name)
-    rows = db.query(
-        "SELECT * FROM harvestable_resources WHERE harvester_id = ? ORDER BY remote_id",
-        (h["id"],),
-    )
-    return [
-        {
+    for r in _pages(db, "SELECT * FROM harvestable_resources r WHERE r.harvester_id = ?", h["id"], "r"):
+        yield {
             "id": r["id"],
             "harvester": h["name"],
             "remote_id": r["remote_id"],
@@ -112,8 +117,21 @@ def resources(db: Database, harvester_name: str) -> list[dict[str, Any]]:
             "stale": bool(r["stale"]),
             "removed": bool(r["removed"]),
         }
-        for r in rows
-    ]
+
+
+def _pages(db: Database, sql: str, harvester_id: str, alias: str) -> Iterator[dict[str, Any]]:
+    """One harvester's rows by remote id, keyset-paged along the (harvester_id,
+    remote_id) index: each page is its own short query, none holds the rest."""
+    after = ""
+    while True:
+        rows = db.query(
+            f"{sql} AND {alias}.remote_id > ? ORDER BY {alias}.remote_id LIMIT {PAGE}",
+            (harvester_id, after),
+        )
+        yield from rows
+        if len(rows) < PAGE:
+            return
+        after = rows[-1]["remote_id"]
 
 
 _RECORD_SQL = "SELECT c.*, h.name AS harvester_name FROM records c JOIN harvesters h ON h.id = c.harvester_id"
@@ -143,12 +161,18 @@ def _record(row: dict[str, Any], full: bool = False) -> dict[str, Any]:
 
 
 def records(db: Database, harvester_name: str | None = None) -> list[dict[str, Any]]:
+    return list(iter_records(db, harvester_name))
+
+
+def iter_records(db: Database, harvester_name: str | None = None) -> Iterator[dict[str, Any]]:
+    """By harvester name, then remote id; a page at a time."""
     if harvester_name is None:
-        rows = db.query(_RECORD_SQL + " ORDER BY h.name, c.remote_id")
+        owners = db.query("SELECT id FROM harvesters ORDER BY name")
     else:
-        harvester(db, harvester_name)
-        rows = db.query(_RECORD_SQL + " WHERE h.name = ? ORDER BY c.remote_id", (harvester_name,))
-    return [_record(r) for r in rows]
+        owners = [{"id": harvester(db, harvester_name)["id"]}]
+    for owner in owners:
+        for row in _pages(db, _RECORD_SQL + " WHERE c.harvester_id = ?", owner["id"], "c"):
+            yield _record(row)
 
 
 def record(db: Database, record_id: str) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from harvesting.remotes.xml import (
     find,
     find_all,
     find_text,
+    iter_xml,
     local_name,
     one_line,
     parse_xml,
@@ -49,6 +50,7 @@ DEFAULT_VERSION = "1.3.0"
 DEFAULT_CACHE_SECONDS = 300
 # Layers per listing page (the document is fetched once; pages bound the events).
 DEFAULT_PAGE_SIZE = 10_000
+_LAYER = "{*}Layer"
 # The long side of the preview image in the GetMap link; big enough to look at,
 # small enough that following the link is cheap for the server.
 PREVIEW_SIZE = 512
@@ -131,6 +133,10 @@ class _Inherited:
 def parse_capabilities(body: bytes, url: str, content_type: str = "", *, fragments: bool = True) -> Capabilities:
     """Parse a WMS 1.1.1 or 1.3.0 GetCapabilities document.
 
+    Read as a stream: each layer is taken as soon as its own elements are read
+    (the schema puts nested layers last) and its element is then freed, so a
+    document of 100,000 layers never sits in memory as a tree.
+
     With `fragments=False` layers carry no XML fragment of their own (the
     remote keeps the whole document as every layer's raw document, and
     serialising a fragment per layer cost a fifth of the parse).
@@ -139,9 +145,33 @@ def parse_capabilities(body: bytes, url: str, content_type: str = "", *, fragmen
     (servers send those with HTTP 200) and RemoteError('parse-error', ...) for
     anything that is not a WMS capabilities document.
     """
-    root = check_capabilities(body, url, content_type)
-    root_name = local_name(root)
-    version = (root.get("version") or "").strip() or _ROOTS[root_name]
+    root_name = _root_name(body, url, content_type)
+    layers: list[WmsLayer] = []
+    open_layers: list[_OpenLayer] = []
+    root: Any = None
+    version = ""
+    for event, el in iter_xml(body, url, content_type, tag=_LAYER):
+        if root is None:
+            root = el.getroottree().getroot()
+            version = (root.get("version") or "").strip() or _ROOTS[root_name]
+        if event == "start":
+            if local_name(el.getparent()) not in ("Capability", "Layer"):
+                continue
+            inherited = _Inherited()
+            if open_layers:
+                # The parent's own elements are all read by now: take it.
+                inherited = open_layers[-1].take(version, layers, fragments)
+            open_layers.append(_OpenLayer(el, inherited))
+        elif open_layers and open_layers[-1].element is el:
+            open_layers.pop().take(version, layers, fragments)
+            # Emptied, not removed: libxml2 may still point at an element
+            # whose end it just reported (removing it crashes the parser).
+            el.clear(keep_tail=True)
+    if root is None:
+        # Not a single layer: a small document, read whole.
+        root = parse_xml(body, url, content_type)
+        version = (root.get("version") or "").strip() or _ROOTS[root_name]
+
     capability = find(root, "Capability")
     if capability is None:
         raise RemoteError("parse-error", f"{url}: WMS capabilities without a Capability section")
@@ -159,10 +189,6 @@ def parse_capabilities(body: bytes, url: str, content_type: str = "", *, fragmen
                 break
 
     service = find(root, "Service")
-    layers: list[WmsLayer] = []
-    for top in children(capability, "Layer"):
-        _collect_layers(top, _Inherited(), version, layers, fragments)
-
     return Capabilities(
         url=url,
         version=version,
@@ -177,17 +203,47 @@ def parse_capabilities(body: bytes, url: str, content_type: str = "", *, fragmen
     )
 
 
-def check_capabilities(body: bytes, url: str, content_type: str = "") -> Any:
-    """The document's root when it is WMS capabilities; the RemoteError saying
-    what it is otherwise. No layer is read: an availability check needs no more."""
+def check_capabilities(body: bytes, url: str, content_type: str = "") -> None:
+    """Returns when the document is well-formed WMS capabilities; raises the
+    RemoteError saying what it is otherwise. Streamed, and no layer is kept:
+    an availability check of a 100 MB document costs one pass, not a tree."""
+    _root_name(body, url, content_type)
+    for event, el in iter_xml(body, url, content_type, tag=_LAYER):
+        if event == "end":
+            el.clear(keep_tail=True)
+
+
+def _root_name(body: bytes, url: str, content_type: str) -> str:
+    """The root's local name when it is WMS capabilities; the RemoteError
+    saying what the document is otherwise."""
+    for _, el in iter_xml(body, url, content_type):
+        name = local_name(el)
+        if name in _ROOTS:
+            return name
+        break
+    # Anything else is small (an exception report, an HTML page): read it whole for the message.
     root = parse_xml(body, url, content_type)
     raise_for_exception_report(root, url)
-    if local_name(root) not in _ROOTS:
-        raise RemoteError("parse-error", f"{url}: answered with {describe_root(root)}, not a WMS capabilities document")
-    return root
+    raise RemoteError("parse-error", f"{url}: answered with {describe_root(root)}, not a WMS capabilities document")
 
 
-def _collect_layers(el: Any, inherited: _Inherited, version: str, out: list[WmsLayer], fragments: bool) -> None:
+@dataclass
+class _OpenLayer:
+    """A layer whose start was read: taken (made a WmsLayer, if named) when its
+    first nested layer starts or when it ends, whichever comes first."""
+
+    element: Any
+    inherited: _Inherited
+    below: _Inherited | None = None
+
+    def take(self, version: str, out: list[WmsLayer], fragments: bool) -> _Inherited:
+        if self.below is None:
+            self.below = _take_layer(self.element, self.inherited, version, out, fragments)
+        return self.below
+
+
+def _take_layer(el: Any, inherited: _Inherited, version: str, out: list[WmsLayer], fragments: bool) -> _Inherited:
+    """Appends the layer (if named) to `out`; returns what its nested layers inherit."""
     name = find_text(el, "Name")
     title = find_text(el, "Title") or name or ""
 
@@ -247,8 +303,7 @@ def _collect_layers(el: Any, inherited: _Inherited, version: str, out: list[WmsL
         time_extent=time_extent,
         parents=[*inherited.parents, name] if name else list(inherited.parents),
     )
-    for sub in children(el, "Layer"):
-        _collect_layers(sub, below, version, out, fragments)
+    return below
 
 
 def _float(value: str | None) -> float | None:

@@ -1,5 +1,5 @@
-"""Harvest: checks the remote answers, plans the selected resources, and hands
-one job per resource to the workers once the plan is committed. Runs off the
+"""Harvest: checks the remote answers and plans the selected resources; the
+engine hands their jobs out once the plan is projected. Runs off the
 engine's loop: an availability check that hangs delays only its own session."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from harvesting.domain.session import FINISHED_ALL_FAILED, HarvestingSession
 from harvesting.runners.process_managers import Stopped, closing
 from harvesting.runners.remotes import RemoteRegistry, availability
 from harvesting.runners.storage import Database
-from harvesting.runners.work import JOB_COLUMNS, Job, jobs
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +29,11 @@ class Dispatcher:
         app: HarvestingApplication,
         db: Database,
         remotes: RemoteRegistry,
-        enqueue: Callable[[list[Job]], None],
         should_stop: Callable[[UUID], bool],
     ) -> None:
         self.app = app
         self.db = db
         self.remotes = remotes
-        self.enqueue = enqueue
         self.should_stop = should_stop
 
     def plan(self, session_id: UUID) -> None:
@@ -65,21 +62,20 @@ class Dispatcher:
                 session.finish(FINISHED_ALL_FAILED, {}, f"remote unavailable: {problem}; no record touched")
                 self.app.save(*closing(session, harvester))
                 return
-        jobs = self._jobs(session, harvester, reimport)
-        session.plan_work([job.resource_id for job in jobs])
+        # The engine hands the work out once the plan is projected (WorkFeeder).
+        session.plan_work(self._planned(harvester, reimport))
         self.app.save(session, harvester)
-        self.enqueue(jobs)
 
-    def _jobs(self, session: HarvestingSession, harvester: Harvester, reimport: bool) -> list[Job]:
+    def _planned(self, harvester: Harvester, reimport: bool) -> list[UUID]:
         if reimport:
             # Everything that has a record, selected or not: a reimport rebuilds the catalogue as it is.
             sql = (
-                f"SELECT {JOB_COLUMNS} FROM harvestable_resources r JOIN records c ON c.resource_id = r.id"  # noqa: S608
+                "SELECT r.id FROM harvestable_resources r JOIN records c ON c.resource_id = r.id"
                 " WHERE r.harvester_id = ? AND r.removed = 0 ORDER BY r.remote_id"
             )
         else:
             sql = (
-                f"SELECT {JOB_COLUMNS} FROM harvestable_resources r WHERE r.harvester_id = ?"  # noqa: S608
-                " AND r.should_be_harvested = 1 AND r.removed = 0 ORDER BY r.remote_id"
+                "SELECT id FROM harvestable_resources WHERE harvester_id = ? AND should_be_harvested = 1"
+                " AND removed = 0 ORDER BY remote_id"
             )
-        return jobs(self.db.query(sql, (str(harvester.id),)), session.id, harvester.id, reimport)
+        return [UUID(row["id"]) for row in self.db.query(sql, (str(harvester.id),))]

@@ -10,6 +10,7 @@ models.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -17,6 +18,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -38,6 +40,7 @@ from harvesting.runners.process_managers import (
     SessionEndWatcher,
     SessionLauncher,
     Sweeper,
+    WorkFeeder,
     fail_session,
 )
 from harvesting.runners.raw_store import RawStore
@@ -54,6 +57,13 @@ STORE_RETRY_S = 60.0
 OUTCOME_BATCHES_PER_STEP = 8
 
 T = TypeVar("T")
+
+
+@dataclass
+class _Feed:
+    harvester_id: UUID
+    reimport: bool
+    after: str = ""  # the last remote id handed out
 
 
 class LeadershipLost(HarvestingError):
@@ -85,16 +95,21 @@ class Engine:
         # different harvesters never wait for each other.
         self._task_pool = ThreadPoolExecutor(max_workers=max(8, settings.parallel), thread_name_prefix="session")
         self._in_flight: dict[UUID, int] = defaultdict(int)
+        self._feeds: dict[UUID, _Feed] = {}
+        # Jobs handed out per session and not yet written: enough to keep every
+        # fetcher busy and the writer in full batches.
+        self._window = max(4 * settings.parallel, 2 * settings.batch_size)
         self._tasks: dict[UUID, str] = {}
         self._checks: set[tuple[str, UUID]] = set()
         self._cancelled: set[UUID] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self.lister = Lister(app, db, self.remotes, self.should_stop)
-        self.dispatcher = Dispatcher(app, db, self.remotes, self.enqueue, self.should_stop)
+        self.dispatcher = Dispatcher(app, db, self.remotes, self.should_stop)
         self.process_managers: list[Any] = [
             SessionLauncher(self.launch),
             SessionEndWatcher(self.session_ended),
+            WorkFeeder(self.feed),
             Sweeper(app, db),
             CompletionDetector(app, db),
         ]
@@ -206,6 +221,7 @@ class Engine:
     def session_ended(self, session_id: UUID) -> None:
         """Aborted or ended elsewhere: its work here stops, its requests end now."""
         with self._lock:
+            self._feeds.pop(session_id, None)
             if session_id not in self._tasks and not self._in_flight.get(session_id):
                 return
             self._cancelled.add(session_id)
@@ -219,7 +235,7 @@ class Engine:
         for row in rows:
             session_id = UUID(row["id"])
             with self._lock:
-                busy = session_id in self._tasks or bool(self._in_flight.get(session_id))
+                busy = session_id in self._tasks or session_id in self._feeds or bool(self._in_flight.get(session_id))
             if busy:
                 continue
             session = self.app.session(session_id)
@@ -230,17 +246,55 @@ class Engine:
             elif row["type"] == HARVEST and session.planned is None:
                 self.launch(HARVEST, session_id)
             elif row["type"] == HARVEST:
-                self._enqueue_pending(session_id, session.harvester_id, bool(session.parameters.get("reimport")))
+                # Planned work with nothing in flight here: fetches cancelled,
+                # lost in a crash, or a feed that ran ahead of its projection.
+                self.feed(session_id)
 
-    def _enqueue_pending(self, session_id: UUID, harvester_id: UUID, reimport: bool) -> None:
-        rows = self.db.query(
-            f"SELECT {JOB_COLUMNS} FROM session_work w JOIN harvestable_resources r"  # noqa: S608
-            " ON r.id = w.resource_id WHERE w.session_id = ? AND w.outcome IS NULL ORDER BY r.remote_id",
-            (str(session_id),),
-        )
-        if rows:
-            log.info("resuming %d planned resource(s) of session %s", len(rows), session_id)
-            self.enqueue(jobs(rows, session_id, harvester_id, reimport))
+    # --- work ---------------------------------------------------------------
+
+    def feed(self, session_id: UUID) -> None:
+        """Starts handing out a planned session's open work, a window at a time:
+        the engine never holds more jobs or outcomes than the window, however
+        large the catalogue (a job per resource up front cost 100k futures)."""
+        rows = self.db.query("SELECT harvester_id, parameters, status FROM sessions WHERE id = ?", (str(session_id),))
+        if not rows or rows[0]["status"] not in ("on-going", "aborting"):
+            return
+        reimport = bool(json.loads(rows[0]["parameters"]).get("reimport"))
+        with self._lock:
+            if self._stopping.is_set() or session_id in self._feeds:
+                return
+            self._feeds[session_id] = _Feed(UUID(rows[0]["harvester_id"]), reimport)
+
+    def _top_up(self) -> int:
+        """Hands each feed's next jobs to the fetchers, in remote id order."""
+        handed = 0
+        with self._lock:
+            feeds = [(sid, feed, self._in_flight.get(sid, 0)) for sid, feed in self._feeds.items()]
+        for session_id, feed, in_flight in feeds:
+            room = self._window - in_flight
+            if room < self._window // 4 and in_flight:
+                continue
+            rows = self.db.query(
+                f"SELECT {JOB_COLUMNS} FROM harvestable_resources r JOIN session_work w"  # noqa: S608
+                " ON w.resource_id = r.id AND w.session_id = ? WHERE r.harvester_id = ? AND r.remote_id > ?"
+                " AND w.outcome IS NULL ORDER BY r.remote_id LIMIT ?",
+                (str(session_id), str(feed.harvester_id), feed.after, room),
+            )
+            if rows:
+                feed.after = rows[-1]["remote_id"]
+                self.enqueue(jobs(rows, session_id, feed.harvester_id, feed.reimport))
+                handed += len(rows)
+            if len(rows) < room:
+                with self._lock:
+                    self._feeds.pop(session_id, None)
+                    idle = not self._in_flight.get(session_id)
+                if idle:
+                    self._forget(session_id)
+        return handed
+
+    def _forget(self, session_id: UUID) -> None:
+        self.harvesters.forget(session_id)
+        self.writer.forget(session_id)
 
     # --- work ---------------------------------------------------------------
 
@@ -263,7 +317,7 @@ class Engine:
     @property
     def busy(self) -> bool:
         with self._lock:
-            return bool(self._tasks) or bool(self._checks) or any(self._in_flight.values())
+            return bool(self._tasks) or bool(self._checks) or bool(self._feeds) or any(self._in_flight.values())
 
     def step(self) -> int:
         """One round: project, let each process manager act up to the projection's
@@ -276,6 +330,7 @@ class Engine:
         if time.monotonic() >= self._next_resume:
             self._next_resume = time.monotonic() + RESUME_EVERY_S
             self._resume_sessions()
+        done += self._top_up()
         done += self._write_outcomes()
         return done
 
@@ -359,6 +414,7 @@ class Engine:
                 if real and not self.writer.write(session_id, real):
                     with self._lock:
                         self._cancelled.add(session_id)
+                        self._feeds.pop(session_id, None)
             except IntegrityError:
                 # A concurrent `abort` saved the session first: retry the batch,
                 # the writer reloads and then drops it if the session ended.
@@ -371,13 +427,15 @@ class Engine:
                     for outcome in rest:
                         self._outcomes.put(outcome)
                 raise
+            idle = False
             with self._lock:
                 self._in_flight[session_id] -= len(real) + len(cancelled)
                 if self._in_flight[session_id] <= 0:
                     del self._in_flight[session_id]
                     self._cancelled.discard(session_id)
-                    self.harvesters.forget(session_id)
-                    self.writer.forget(session_id)
+                    idle = session_id not in self._feeds
+            if idle:
+                self._forget(session_id)
         return len(batch)
 
     def run_until(self, finished: Callable[[], bool], idle_sleep: float = 0.02) -> None:

@@ -88,6 +88,21 @@ class SessionEndWatcher:
         return Effect(after_commit=lambda: self.ended(session_id))
 
 
+class WorkFeeder:
+    """Once a harvest's plan is projected, its work is handed to the fetchers
+    (a window at a time, by the engine)."""
+
+    name = "pm:feeder"
+    topics: ClassVar[list[str]] = [_topic(HarvestingSession.WorkPlanned)]  # type: ignore[attr-defined]
+
+    def __init__(self, feed: Callable[[UUID], None]) -> None:
+        self.feed = feed
+
+    def handle(self, event: Any) -> Effect:
+        session_id = event.originator_id
+        return Effect(after_commit=lambda: self.feed(session_id))
+
+
 class Sweeper:
     """After a complete listing only: stale = known minus seen, computed in the
     database; refuses sweeps above the harvester's max-stale-share."""

@@ -12,7 +12,9 @@ from typing import Any
 from eventsourcing.persistence import Tracking
 
 _PLACEHOLDER = re.compile(r"\?")
-LARGE_CACHE_KIB = 262_144
+# Replay folds the whole log in one transaction; a batch of 500 events is smaller.
+REPLAY_CACHE_KIB = 262_144
+BATCH_CACHE_KIB = 32_768
 
 
 class Cursor:
@@ -57,14 +59,13 @@ class Database:
         self.postgres = type(recorder).__module__.startswith("eventsourcing.postgres")
 
     @contextmanager
-    def transaction(self, *, commit: bool = True, large: bool = False) -> Iterator[Cursor]:
-        """`large`: a transaction touching many rows (projection batches,
-        replay). SQLite's default page cache of 2 MB spills such a transaction
-        to disk again and again; 256 MB keeps it in memory (pages are only
-        allocated as used)."""
+    def transaction(self, *, commit: bool = True, cache_kib: int = 0) -> Iterator[Cursor]:
+        """`cache_kib`: SQLite's page cache for a transaction touching many rows
+        (a projection batch, a replay). The default 2 MB spills such a
+        transaction to disk again and again; pages are only allocated as used."""
         with self.recorder.datastore.transaction(commit=commit) as raw:
-            if large and not self.postgres:
-                raw.execute(f"PRAGMA cache_size = -{LARGE_CACHE_KIB}")
+            if cache_kib and not self.postgres:
+                raw.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
             yield Cursor(raw, self.recorder, self.postgres)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
