@@ -17,7 +17,7 @@ handlers = Handlers()
 def discovered(c: Cursor, e: Any) -> None:
     c.execute(
         "INSERT INTO harvestable_resources (id, harvester_id, remote_id, title, resource_type, modified,"
-        " should_be_harvested, stale, removed, discovered) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?)",
+        " should_be_harvested, stale, removed, discovered, version) VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)",
         (
             str(e.originator_id),
             str(e.harvester_id),
@@ -27,6 +27,7 @@ def discovered(c: Cursor, e: Any) -> None:
             e.modified,
             int(e.should_be_harvested),
             stamp(e),
+            e.originator_version,
         ),
     )
 
@@ -34,8 +35,8 @@ def discovered(c: Cursor, e: Any) -> None:
 @handlers.on("ResourceChanged")
 def changed(c: Cursor, e: Any) -> None:
     c.execute(
-        "UPDATE harvestable_resources SET title = ?, resource_type = ?, modified = ? WHERE id = ?",
-        (e.title, e.resource_type, e.modified, str(e.originator_id)),
+        "UPDATE harvestable_resources SET title = ?, resource_type = ?, modified = ?, version = ? WHERE id = ?",
+        (e.title, e.resource_type, e.modified, e.originator_version, str(e.originator_id)),
     )
     if e.reappeared:
         c.execute("UPDATE harvestable_resources SET stale = 0, removed = 0 WHERE id = ?", (str(e.originator_id),))
@@ -45,14 +46,18 @@ def changed(c: Cursor, e: Any) -> None:
 @handlers.on("ResourceSelected", "ResourceDeselected")
 def selection(c: Cursor, e: Any) -> None:
     selected = int(type(e).__name__ == "ResourceSelected")
-    c.execute("UPDATE harvestable_resources SET should_be_harvested = ? WHERE id = ?", (selected, str(e.originator_id)))
+    c.execute(
+        "UPDATE harvestable_resources SET should_be_harvested = ?, version = ? WHERE id = ?",
+        (selected, e.originator_version, str(e.originator_id)),
+    )
 
 
 @handlers.on("ResourceHarvested")
 def harvested(c: Cursor, e: Any) -> None:
     c.execute(
         "UPDATE harvestable_resources SET last_outcome = ?, last_message = '', last_session = ?, last_at = ?,"
-        " content_hash = ?, harvested_modified = ?, fingerprint = ?, raw_hash = ?, has_record = 1 WHERE id = ?",
+        " content_hash = ?, harvested_modified = ?, fingerprint = ?, raw_hash = ?, has_record = 1, version = ?"
+        " WHERE id = ?",
         (
             HARVESTED,
             str(e.session_id),
@@ -61,6 +66,7 @@ def harvested(c: Cursor, e: Any) -> None:
             e.modified,
             getattr(e, "fingerprint", "") or "",
             getattr(e, "raw_hash", "") or None,  # events recorded before raw storage have none
+            e.originator_version,
             str(e.originator_id),
         ),
     )
@@ -98,20 +104,33 @@ def harvested(c: Cursor, e: Any) -> None:
 @handlers.on("ResourceHarvestFailed")
 def harvest_failed(c: Cursor, e: Any) -> None:
     c.execute(
-        "UPDATE harvestable_resources SET last_outcome = ?, last_message = ?, last_session = ?, last_at = ?"
-        " WHERE id = ?",
-        (FAILED, f"{e.stage}: {e.error_kind}: {e.message}", str(e.session_id), stamp(e), str(e.originator_id)),
+        "UPDATE harvestable_resources SET last_outcome = ?, last_message = ?, last_session = ?, last_at = ?,"
+        " version = ? WHERE id = ?",
+        (
+            FAILED,
+            f"{e.stage}: {e.error_kind}: {e.message}",
+            str(e.session_id),
+            stamp(e),
+            e.originator_version,
+            str(e.originator_id),
+        ),
     )
 
 
 @handlers.on("ResourceStale")
 def stale(c: Cursor, e: Any) -> None:
-    c.execute("UPDATE harvestable_resources SET stale = 1 WHERE id = ?", (str(e.originator_id),))
+    c.execute(
+        "UPDATE harvestable_resources SET stale = 1, version = ? WHERE id = ?",
+        (e.originator_version, str(e.originator_id)),
+    )
 
 
 @handlers.on("ResourceRemoved")
 def removed(c: Cursor, e: Any) -> None:
-    c.execute("UPDATE harvestable_resources SET removed = 1 WHERE id = ?", (str(e.originator_id),))
+    c.execute(
+        "UPDATE harvestable_resources SET removed = 1, version = ? WHERE id = ?",
+        (e.originator_version, str(e.originator_id)),
+    )
     if e.record == RECORD_DELETED:
         c.execute(
             "UPDATE harvestable_resources SET has_record = 0, content_hash = NULL WHERE id = ?", (str(e.originator_id),)

@@ -81,7 +81,8 @@ TABLES: dict[str, str] = {
             has_record INTEGER NOT NULL DEFAULT 0,
             stale INTEGER NOT NULL,
             removed INTEGER NOT NULL,
-            discovered TEXT NOT NULL
+            discovered TEXT NOT NULL,
+            version INTEGER
         )""",
     "records": """
         CREATE TABLE IF NOT EXISTS records (

@@ -55,6 +55,7 @@ RESUME_EVERY_S = 2.0
 LEADERSHIP_CHECK_EVERY_S = 1.0
 STORE_RETRY_S = 60.0
 OUTCOME_BATCHES_PER_STEP = 8
+OUTCOME_WAIT_S = 0.05
 
 T = TypeVar("T")
 
@@ -96,6 +97,7 @@ class Engine:
         self._task_pool = ThreadPoolExecutor(max_workers=max(8, settings.parallel), thread_name_prefix="session")
         self._in_flight: dict[UUID, int] = defaultdict(int)
         self._feeds: dict[UUID, _Feed] = {}
+        self._waiting_since: float | None = None
         # Jobs handed out per session and not yet written: enough to keep every
         # fetcher busy and the writer in full batches.
         self._window = max(4 * settings.parallel, 2 * settings.batch_size)
@@ -383,6 +385,19 @@ class Engine:
     def _write_outcomes(self) -> int:
         """Writes what the fetchers finished, several batches per round: one
         batch per round left fast fetchers waiting on the loop's other work."""
+        waiting = self._outcomes.qsize()
+        if not waiting:
+            self._waiting_since = None
+            return 0
+        if waiting < self.settings.batch_size:
+            # A few outcomes wait a moment for more: at low parallelism every
+            # outcome used to be a transaction of its own.
+            now = time.monotonic()
+            if self._waiting_since is None:
+                self._waiting_since = now
+            if now - self._waiting_since < OUTCOME_WAIT_S:
+                return 0
+        self._waiting_since = None
         written = 0
         for _ in range(OUTCOME_BATCHES_PER_STEP):
             done = self._write_batch()

@@ -7,14 +7,17 @@ import os
 import signal
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from harvesting.application import HarvestingApplication
 from harvesting.domain.harvester import Harvester
-from harvesting.domain.resource import HarvestableResource
+from harvesting.domain.resource import FAILED, HARVESTED, HarvestableResource
 from harvesting.domain.session import HarvestingSession
 from harvesting.remotes import remote_fingerprint
 from harvesting.remotes.base import FetchedResource, RemoteError
@@ -36,6 +39,9 @@ class Known:
     harvested_modified: str | None = None
     fingerprint: str = ""
     raw_hash: str | None = None
+    # The rest restores the aggregate for recording an outcome (`restored`).
+    version: int | None = None
+    state: dict[str, Any] = field(default_factory=dict)
 
     def listed_as_unchanged(self, fingerprint: str) -> bool:
         """The listing's modified time equals the harvested one, and the
@@ -66,7 +72,9 @@ class Job:
 
 # The columns `jobs` reads, from harvestable_resources as r.
 JOB_COLUMNS = (
-    "r.id, r.remote_id, r.has_record, r.content_hash, r.modified, r.harvested_modified, r.fingerprint, r.raw_hash"
+    "r.id, r.remote_id, r.has_record, r.content_hash, r.modified, r.harvested_modified, r.fingerprint, r.raw_hash,"
+    " r.version, r.harvester_id, r.title, r.resource_type, r.should_be_harvested, r.stale, r.removed,"
+    " r.last_session, r.last_outcome, r.discovered"
 )
 
 
@@ -85,10 +93,56 @@ def jobs(rows: list[dict[str, Any]], session_id: UUID, harvester_id: UUID, reimp
                 harvested_modified=r["harvested_modified"],
                 fingerprint=r["fingerprint"] or "",
                 raw_hash=r["raw_hash"],
+                version=r["version"],
+                state=_aggregate_state(r),
             ),
         )
         for r in rows
     ]
+
+
+def _aggregate_state(r: dict[str, Any]) -> dict[str, Any]:
+    """HarvestableResource's attributes as the row shows them. `last_session_id`
+    only counts harvested and failed outcomes (an unchanged mark is a session
+    event, and never follows another outcome of the same session)."""
+    recorded = r["last_outcome"] in (HARVESTED, FAILED) and r["last_session"]
+    created = datetime.fromisoformat(r["discovered"])
+    return {
+        "harvester_id": UUID(r["harvester_id"]),
+        "remote_id": r["remote_id"],
+        "title": r["title"],
+        "resource_type": r["resource_type"],
+        "modified": r["modified"],
+        "should_be_harvested": bool(r["should_be_harvested"]),
+        "stale": bool(r["stale"]),
+        "removed": bool(r["removed"]),
+        "content_hash": r["content_hash"],
+        "harvested_modified": r["harvested_modified"],
+        "has_record": bool(r["has_record"]),
+        "raw_hash": r["raw_hash"],
+        "harvested_fingerprint": r["fingerprint"] or "",
+        "last_session_id": UUID(r["last_session"]) if recorded else None,
+        "_created_on": created,
+        "_modified_on": created,
+    }
+
+
+def restored(resource_id: UUID, known: Known) -> HarvestableResource:
+    """The resource at the version its read-model row was projected from,
+    without reading its events: the row taken as a snapshot. Should the row
+    lag behind the events, saving conflicts on the version and the writer
+    loads the aggregate instead."""
+    assert known.version is not None
+    snapshot = Snapshot(
+        originator_id=resource_id,
+        originator_version=known.version,
+        timestamp=Snapshot.create_timestamp(),
+        topic=get_topic(HarvestableResource),
+        state=dict(known.state),
+    )
+    resource = snapshot.mutate(None)
+    assert isinstance(resource, HarvestableResource)
+    return resource
 
 
 @dataclass(frozen=True)
@@ -195,24 +249,32 @@ class OutcomeWriter:
         The session stays in memory between batches (reloading it each time
         replayed its plan again and again); a version conflict on saving, from
         an abort in another process, drops it and the retry reloads it."""
-        session = self._sessions.get(session_id)
-        if session is None:
-            session = self._sessions[session_id] = self.app.session(session_id)
-        if not session.is_active:
-            # Aborted or ended: its late outcomes are dropped, so an aborted and
-            # then removed harvester never gets live records back.
-            self.forget(session_id)
-            return False
-        try:
-            return self._write(session, outcomes)
-        except BaseException:
-            self.forget(session_id)
-            raise
+        for exact in (False, True):
+            session = self._sessions.get(session_id)
+            if session is None:
+                session = self._sessions[session_id] = self.app.session(session_id)
+            if not session.is_active:
+                # Aborted or ended: its late outcomes are dropped, so an aborted and
+                # then removed harvester never gets live records back.
+                self.forget(session_id)
+                return False
+            try:
+                return self._write(session, outcomes, exact)
+            except IntegrityError:
+                # A resource's row lagged behind its events, or another process
+                # saved the session: once more with everything read from the store.
+                self.forget(session_id)
+                if exact:
+                    raise
+            except BaseException:
+                self.forget(session_id)
+                raise
+        raise AssertionError("unreachable")
 
     def forget(self, session_id: UUID) -> None:
         self._sessions.pop(session_id, None)
 
-    def _write(self, session: HarvestingSession, outcomes: list[Outcome]) -> bool:
+    def _write(self, session: HarvestingSession, outcomes: list[Outcome], exact: bool) -> bool:
         session_id = session.id
         touched: list[Aggregate] = []
         harvested: list[UUID] = []
@@ -228,10 +290,12 @@ class OutcomeWriter:
             ):
                 unchanged.append(outcome.job.resource_id)
                 continue
-            resource = self.app.resource(outcome.job.resource_id)
+            if known.version is not None and not exact:
+                resource: HarvestableResource | None = restored(outcome.job.resource_id, known)
+            else:
+                resource = self.app.resource(outcome.job.resource_id)
             if resource is None or resource.already_recorded_in(session_id):
                 continue
-            assert isinstance(resource, HarvestableResource)
             if fetched is None:
                 resource.record_failure(session_id, outcome.stage, outcome.error_kind, outcome.message)
                 failed.append(resource.id)
