@@ -98,9 +98,10 @@ class Engine:
         self._in_flight: dict[UUID, int] = defaultdict(int)
         self._feeds: dict[UUID, _Feed] = {}
         self._waiting_since: float | None = None
+        self._wakeup = threading.Event()
         # Jobs handed out per session and not yet written: enough to keep every
         # fetcher busy and the writer in full batches.
-        self._window = max(4 * settings.parallel, 2 * settings.batch_size)
+        self._window = max(4 * settings.parallel, 5 * settings.batch_size)
         self._tasks: dict[UUID, str] = {}
         self._checks: set[tuple[str, UUID]] = set()
         self._cancelled: set[UUID] = set()
@@ -312,9 +313,11 @@ class Engine:
     def _run_job(self, job: Job) -> None:
         if self.should_stop(job.session_id):
             self._outcomes.put(Outcome(job, None, "fetch", "cancelled", "session no longer active"))
+            self._wakeup.set()
             return
         with http_scope(str(job.session_id)):
             self._outcomes.put(fetch_one(job, self.harvesters, self.remotes, self.raw_store))
+        self._wakeup.set()
 
     @property
     def busy(self) -> bool:
@@ -461,7 +464,13 @@ class Engine:
                 self.retrying(self.step)  # flush read models of the final events
                 return
             if not worked:
-                time.sleep(idle_sleep)
+                self.idle(idle_sleep)
+
+    def idle(self, timeout: float) -> None:
+        """Waits for the next outcome of a fetcher, at most `timeout`: a fixed
+        sleep after each round cost a 20 ms pause per window of work."""
+        self._wakeup.clear()
+        self._wakeup.wait(timeout)
 
     def retrying(self, work: Callable[[], T]) -> T:
         """Runs `work`, retrying transient store errors with backoff for up to

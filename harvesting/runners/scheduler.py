@@ -98,12 +98,12 @@ class Scheduler:
                     if not worked and not was_busy:
                         return
                     if not worked:
-                        time.sleep(0.02)
+                        engine.idle(0.02)
                 return
             deadline = time.monotonic() + tick_s
             while time.monotonic() < deadline and not self.stopping:
                 if not self._guarded(engine.step):
-                    self._stopping.wait(0.05)
+                    engine.idle(0.05)
 
     def _guarded(self, work: Any) -> Any:
         """Store errors that pass (a restarted or busy database) are retried
