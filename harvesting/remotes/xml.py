@@ -31,17 +31,21 @@ _MAX_MESSAGE_CHARS = 1000
 _WHITESPACE = re.compile(r"\s+")
 
 
+# One set of safe settings for the tree parser and the streaming one.
+_SAFE_SETTINGS: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_blank_text": True,
+}
+
+
 def _new_parser() -> Any:
     # A parser per call: lxml parser objects must not be shared between threads,
     # and remotes parse from many worker threads at once.
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_blank_text=True,
-    )
+    return etree.XMLParser(**_SAFE_SETTINGS)
 
 
 def strip_bogus_bom(body: bytes) -> bytes:
@@ -109,17 +113,7 @@ def iter_xml(body: bytes, url: str, content_type: str = "", tag: str | None = No
     if not body or not body.strip():
         raise RemoteError("parse-error", "empty response")
     data = strip_bogus_bom(body)
-    events = etree.iterparse(
-        io.BytesIO(data),
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_blank_text=True,
-        tag=tag,
-    )
+    events = etree.iterparse(io.BytesIO(data), events=("start", "end"), tag=tag, **_SAFE_SETTINGS)
     first = True
     try:
         for event, element in events:
