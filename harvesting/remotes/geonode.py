@@ -494,6 +494,12 @@ def detail_paths(location: ResourceLocation) -> list[str]:
 # --------------------------------------------------------------------------
 
 
+# After this many fetches of resources this process has not listed, it reads
+# the whole listing once (a few lookups are cheaper than a listing).
+WARM_AFTER_MISSES = 20
+MAX_WARM_PAGES = 10_000
+
+
 class GeoNodeRemote:
     """A GeoNode catalogue reached through its REST API v2.
 
@@ -517,6 +523,9 @@ class GeoNodeRemote:
         # Filled by listings and read by fetches, possibly from several threads.
         self._locations: dict[str, ResourceLocation] = {}
         self._lock = threading.Lock()
+        self._misses = 0
+        self._warm_lock = threading.Lock()
+        self._warmed = False
 
     def check_availability(self) -> bool:
         """True when the API root answers as GeoNode API v2; otherwise raises
@@ -566,6 +575,15 @@ class GeoNodeRemote:
             known = self._locations.get(uuid)
         if known is not None:
             return known
+        with self._lock:
+            self._misses += 1
+            warm = self._misses >= WARM_AFTER_MISSES and not self._warmed
+        if warm:
+            self._warm()
+            with self._lock:
+                known = self._locations.get(uuid)
+            if known is not None:
+                return known
         # Not listed by this process (e.g. a resumed harvest): ask the remote.
         response = self.http.get(f"{self.api}/resources", {"filter{uuid}": uuid})
         where = f"GET {response.url}"
@@ -577,6 +595,24 @@ class GeoNodeRemote:
                     self._locations[uuid] = location
                 return location
         raise RemoteError("not-found", f"no resource with uuid {uuid} on {self.api}")
+
+    def _warm(self) -> None:
+        """A harvest in a process that did not list (the listing ran in another
+        one, or before a restart) learns where every resource is from the
+        listing's pages, once: one filtered lookup per resource cost a request
+        each, and the server a search of its whole catalogue each."""
+        with self._warm_lock:
+            if self._warmed:
+                return
+            self._warmed = True
+            cursor: str | None = None
+            for _ in range(MAX_WARM_PAGES):
+                try:
+                    cursor = self.list_resources(cursor).next_cursor
+                except RemoteError:
+                    return  # the lookups one by one still work
+                if cursor is None:
+                    return
 
     def fetch(self, remote_id: str) -> FetchedResource:
         location = self._locate(remote_id)

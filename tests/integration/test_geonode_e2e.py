@@ -104,3 +104,22 @@ def test_broken_geonode_fails_cleanly_and_keeps_records(
     assert expected in result.stderr
     assert cli.json("records") == records
     assert cli.json("harvester", "show", "gn")["status"] == "ready"
+
+
+def test_a_harvest_in_another_process_reads_the_listing_once_not_a_lookup_per_resource(
+    sqlite_cli: Cli, loopback: LoopbackServer
+) -> None:
+    from bench.documents import geonode_entries
+
+    loopback.mount_geonode("/many", geonode_entries(60), {})
+    site = loopback.site("/many")
+    assert isinstance(site, GeoNodeSite)
+    url = loopback.url + "/many"
+    sqlite_cli("harvester", "add", "gn", "--type", "geonode", "--url", url, "--option", "page_size=20")
+    sqlite_cli("refresh", "gn", "--wait")
+    before = site.listing_requests
+    harvest = sqlite_cli.json("harvest", "gn", "--wait")
+    assert harvest["harvested"] == 60
+    # This process never listed: a few lookups by uuid, then the 3 listing
+    # pages once (one lookup per resource made 60 listing requests).
+    assert site.listing_requests - before < 40
