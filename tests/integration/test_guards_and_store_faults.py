@@ -487,3 +487,23 @@ def test_the_scheduler_waits_for_a_read_command_holding_the_lock(sqlite_cli: Cli
     assert scheduler.returncode == 0, err
     assert "Traceback" not in err
     assert sessions and sessions[0]["type"] == "refresh" and sessions[0]["status"] == "finished-all-ok"
+
+
+def test_a_store_of_the_previous_schema_is_refolded_on_first_open(sqlite_cli: Cli, site: GeoNodeSite) -> None:
+    """Schema 2 added columns to harvestable_resources: a store of schema 1
+    (simulated by taking them away again) has its read models rebuilt from
+    the events by the first command, even one that only reads."""
+    add_geonode(sqlite_cli, "gn", site.url)
+    sqlite_cli("run", "gn")
+    records = sqlite_cli.json("records")
+    with sqlite3.connect(store_path(sqlite_cli)) as conn:
+        for column in ("version", "has_record", "raw_hash", "fingerprint", "harvested_modified"):
+            conn.execute(f"ALTER TABLE harvestable_resources DROP COLUMN {column}")
+        conn.execute("UPDATE harvest_schema SET version = 1")
+
+    assert sqlite_cli.json("records") == records
+    with sqlite3.connect(store_path(sqlite_cli)) as conn:
+        assert conn.execute("SELECT MAX(version) FROM harvest_schema").fetchone()[0] == 2
+        assert conn.execute("SELECT COUNT(*) FROM harvestable_resources WHERE version IS NULL").fetchone()[0] == 0
+    again = sqlite_cli.json("harvest", "gn", "--wait")
+    assert again["unchanged"] == len(records) and again["failed"] == 0
