@@ -411,11 +411,16 @@ class Engine:
 
     def _write_batch(self) -> int:
         batch: list[Outcome] = []
-        while len(batch) < self.settings.batch_size:
+        weight = 0
+        # An unchanged outcome writes one id into the batch's progress event
+        # and nothing else: it weighs a tenth of one that writes a record.
+        while weight < 10 * self.settings.batch_size:
             try:
-                batch.append(self._outcomes.get_nowait())
+                outcome = self._outcomes.get_nowait()
             except queue.Empty:
                 break
+            batch.append(outcome)
+            weight += 1 if outcome.unchanged_per_listing else 10
         if not batch:
             return 0
         by_session: dict[UUID, list[Outcome]] = defaultdict(list)
