@@ -26,6 +26,9 @@ FINISHED_ALL_FAILED = "finished-all-failed"
 ABORTING = "aborting"
 ABORTED = "aborted"
 
+# Resource ids per plan event.
+PLAN_CHUNK = 1_000
+
 FINAL_STATUSES = (FINISHED_ALL_OK, FINISHED_SOME_FAILED, FINISHED_ALL_FAILED, ABORTED)
 
 
@@ -133,13 +136,21 @@ class HarvestingSession(Aggregate):
         self.listing_complete = complete
 
     def plan_work(self, resource_ids: list[UUID]) -> None:
+        """The plan is recorded in events of at most PLAN_CHUNK ids, saved
+        together: a harvest of 100,000 resources is no event of megabytes."""
         self._require_active()
         if self.planned is None:
-            self._work_planned(total=len(resource_ids), resource_ids=resource_ids)
+            self._work_planned(total=len(resource_ids), resource_ids=resource_ids[:PLAN_CHUNK])
+            for start in range(PLAN_CHUNK, len(resource_ids), PLAN_CHUNK):
+                self._more_work_planned(resource_ids=resource_ids[start : start + PLAN_CHUNK])
 
     @event("WorkPlanned")
     def _work_planned(self, total: int, resource_ids: list[UUID]) -> None:
         self.planned = total
+
+    @event("MoreWorkPlanned")
+    def _more_work_planned(self, resource_ids: list[UUID]) -> None:
+        pass
 
     def record_progress(self, harvested: list[UUID], unchanged: list[UUID], failed: list[UUID]) -> None:
         """Batched: one event for many outcomes, ids kept for the audit trail."""

@@ -76,11 +76,16 @@ def listing_completed(c: Cursor, e: Any) -> None:
 
 @handlers.on("WorkPlanned")
 def work_planned(c: Cursor, e: Any) -> None:
+    more_work_planned(c, e)
+    _touch(c, e, "total = ?", (e.total,))
+
+
+@handlers.on("MoreWorkPlanned")
+def more_work_planned(c: Cursor, e: Any) -> None:
     c.executemany(
         "INSERT INTO session_work (session_id, resource_id, outcome) VALUES (?, ?, NULL) ON CONFLICT DO NOTHING",
         [(str(e.originator_id), str(rid)) for rid in e.resource_ids],
     )
-    _touch(c, e, "total = ?", (e.total,))
 
 
 @handlers.on("ProgressRecorded")

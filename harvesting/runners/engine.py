@@ -97,6 +97,7 @@ class Engine:
         self._task_pool = ThreadPoolExecutor(max_workers=max(8, settings.parallel), thread_name_prefix="session")
         self._in_flight: dict[UUID, int] = defaultdict(int)
         self._feeds: dict[UUID, _Feed] = {}
+        self._fed_until: dict[UUID, str] = {}  # the last remote id handed out per session
         self._waiting_since: float | None = None
         self._wakeup = threading.Event()
         # Jobs handed out per session and not yet written: enough to keep every
@@ -225,6 +226,7 @@ class Engine:
         """Aborted or ended elsewhere: its work here stops, its requests end now."""
         with self._lock:
             self._feeds.pop(session_id, None)
+            self._fed_until.pop(session_id, None)
             if session_id not in self._tasks and not self._in_flight.get(session_id):
                 return
             self._cancelled.add(session_id)
@@ -251,11 +253,11 @@ class Engine:
             elif row["type"] == HARVEST:
                 # Planned work with nothing in flight here: fetches cancelled,
                 # lost in a crash, or a feed that ran ahead of its projection.
-                self.feed(session_id)
+                self.feed(session_id, from_start=True)
 
     # --- work ---------------------------------------------------------------
 
-    def feed(self, session_id: UUID) -> None:
+    def feed(self, session_id: UUID, from_start: bool = False) -> None:
         """Starts handing out a planned session's open work, a window at a time:
         the engine never holds more jobs or outcomes than the window, however
         large the catalogue (a job per resource up front cost 100k futures)."""
@@ -266,7 +268,10 @@ class Engine:
         with self._lock:
             if self._stopping.is_set() or session_id in self._feeds:
                 return
-            self._feeds[session_id] = _Feed(UUID(rows[0]["harvester_id"]), reimport)
+            # A later part of the plan goes on after what was handed out; a
+            # resume starts over (its work in flight here is none).
+            after = "" if from_start else self._fed_until.get(session_id, "")
+            self._feeds[session_id] = _Feed(UUID(rows[0]["harvester_id"]), reimport, after)
 
     def _top_up(self) -> int:
         """Hands each feed's next jobs to the fetchers, in remote id order."""
@@ -285,6 +290,8 @@ class Engine:
             )
             if rows:
                 feed.after = rows[-1]["remote_id"]
+                with self._lock:
+                    self._fed_until[session_id] = feed.after
                 self.enqueue(jobs(rows, session_id, feed.harvester_id, feed.reimport))
                 handed += len(rows)
             if len(rows) < room:

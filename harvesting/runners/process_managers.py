@@ -90,10 +90,14 @@ class SessionEndWatcher:
 
 class WorkFeeder:
     """Once a harvest's plan is projected, its work is handed to the fetchers
-    (a window at a time, by the engine)."""
+    (a window at a time, by the engine); each further part of the plan goes
+    on from where the feed got to."""
 
     name = "pm:feeder"
-    topics: ClassVar[list[str]] = [_topic(HarvestingSession.WorkPlanned)]  # type: ignore[attr-defined]
+    topics: ClassVar[list[str]] = [
+        _topic(HarvestingSession.WorkPlanned),  # type: ignore[attr-defined]
+        _topic(HarvestingSession.MoreWorkPlanned),  # type: ignore[attr-defined]
+    ]
 
     def __init__(self, feed: Callable[[UUID], None]) -> None:
         self.feed = feed

@@ -441,3 +441,18 @@ def test_a_page_with_an_anomaly_keeps_the_truncation_reason_for_a_resume() -> No
     for e in events:
         rebuilt = e.mutate(rebuilt)
     assert rebuilt is not None and rebuilt.truncation == "page 2: short page"
+
+
+def test_a_large_plan_is_recorded_in_events_of_at_most_a_thousand_ids() -> None:
+    session = make("harvest")
+    ids = [uuid4() for _ in range(2_500)]
+
+    session.plan_work(ids)
+
+    events = session.collect_events()
+    assert names(events) == ["SessionStarted", "WorkPlanned", "MoreWorkPlanned", "MoreWorkPlanned"]
+    assert events[1].total == 2_500
+    assert [len(e.resource_ids) for e in events[1:]] == [1_000, 1_000, 500]
+    assert [rid for e in events[1:] for rid in e.resource_ids] == ids
+    assert session.planned == 2_500
+    assert replay(events) == session
