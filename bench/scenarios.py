@@ -79,23 +79,17 @@ def served(mounts: dict[str, Any]) -> LoopbackServer:
 # --- 1, 4, 6, 7: WMS ----------------------------------------------------------------------------
 
 
-def _wms_ours(url: str, env: dict[str, str]) -> tuple[float, float, float, int, float]:
+def _wms_ours(url: str, env: dict[str, str]) -> tuple[float, float, float, int]:
     """First harvest and unchanged re-harvest on a new store: (first s, again s,
-    first peak MiB, records, refresh s)."""
+    peak MiB of the refresh or the first harvest, records)."""
     harvest(env, "harvester", "add", "w", "--type", "wms", "--url", url)
     refreshed = harvest(env, "refresh", "w", "--wait", "--json")
     first = harvest(env, "harvest", "w", "--wait", "--json")
     again = harvest(env, "harvest", "w", "--wait", "--json")
-    made, unchanged = last_json_object(first.output), last_json_object(again.output)
+    made, unchanged = json.loads(first.output), json.loads(again.output)
     if unchanged["unchanged"] != made["harvested"] or made["failed"]:
         raise BenchError(f"WMS harvest went wrong: first {made}, again {unchanged}")
-    return first.seconds, again.seconds, max(first.peak_mib, refreshed.peak_mib), made["harvested"], refreshed.seconds
-
-
-def last_json_object(output: str) -> dict[str, Any]:
-    """The session a `harvest … --wait --json` command printed."""
-    document: dict[str, Any] = json.loads(output)
-    return document
+    return first.seconds, again.seconds, max(first.peak_mib, refreshed.peak_mib), made["harvested"]
 
 
 def wms(bench: Bench, postgres: bool = False) -> None:
@@ -114,7 +108,7 @@ def wms(bench: Bench, postgres: bool = False) -> None:
         try:
             for _ in range(rounds):
                 with data_dir(LARGE_RESPONSES) as env, _store(env, postgres) as store_env:
-                    first_s, again_s, peak_mib, records, _ = _wms_ours(url, store_env)
+                    first_s, again_s, peak_mib, records = _wms_ours(url, store_env)
                     figures["first"].append(first_s)
                     figures["again"].append(again_s)
                     figures["peak"].append(peak_mib)
@@ -200,7 +194,7 @@ def geonode(bench: Bench) -> None:
             harvest(env, "harvester", "add", "g", "--type", "geonode", "--url", server.url + "/gn")
             harvest(env, "refresh", "g", "--wait")
             done = harvest(env, "harvest", "g", "--wait", "--json")
-            records = last_json_object(done.output)["harvested"]
+            records = json.loads(done.output)["harvested"]
             return done.seconds
 
     def theirs() -> float:
@@ -232,7 +226,7 @@ def csw(bench: Bench) -> None:
             harvest(env, "harvester", "add", "c", "--type", "csw", "--url", url, "--option", "page_size=100")
             listed = harvest(env, "refresh", "c", "--wait")
             done = harvest(env, "harvest", "c", "--wait", "--json")
-            records = last_json_object(done.output)["harvested"]
+            records = json.loads(done.output)["harvested"]
             return listed.seconds + done.seconds
 
     def theirs() -> float:

@@ -109,6 +109,11 @@ class HarvestableResource(Aggregate):
             and fingerprint == self.harvested_fingerprint
         )
 
+    def made_from(self, raw_hash: str, fingerprint: str) -> bool:
+        """The record was made from this very document (a WMS capabilities
+        document holds every layer), the same way: nothing can have changed."""
+        return self.has_record and self.raw_hash == raw_hash and fingerprint == self.harvested_fingerprint
+
     def already_recorded_in(self, session_id: UUID) -> bool:
         return self.last_session_id == session_id
 

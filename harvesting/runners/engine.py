@@ -60,11 +60,10 @@ OUTCOME_WAIT_S = 0.05
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Feed:
     harvester_id: UUID
     reimport: bool
-    after: str = ""  # the last remote id handed out
 
 
 class LeadershipLost(HarvestingError):
@@ -270,15 +269,19 @@ class Engine:
                 return
             # A later part of the plan goes on after what was handed out; a
             # resume starts over (its work in flight here is none).
-            after = "" if from_start else self._fed_until.get(session_id, "")
-            self._feeds[session_id] = _Feed(UUID(rows[0]["harvester_id"]), reimport, after)
+            if from_start:
+                self._fed_until.pop(session_id, None)
+            self._feeds[session_id] = _Feed(UUID(rows[0]["harvester_id"]), reimport)
 
     def _top_up(self) -> int:
         """Hands each feed's next jobs to the fetchers, in remote id order."""
         handed = 0
         with self._lock:
-            feeds = [(sid, feed, self._in_flight.get(sid, 0)) for sid, feed in self._feeds.items()]
-        for session_id, feed, in_flight in feeds:
+            feeds = [
+                (sid, feed, self._in_flight.get(sid, 0), self._fed_until.get(sid, ""))
+                for sid, feed in self._feeds.items()
+            ]
+        for session_id, feed, in_flight, after in feeds:
             room = self._window - in_flight
             if room < self._window // 4 and in_flight:
                 continue
@@ -286,12 +289,11 @@ class Engine:
                 f"SELECT {JOB_COLUMNS} FROM harvestable_resources r JOIN session_work w"  # noqa: S608
                 " ON w.resource_id = r.id AND w.session_id = ? WHERE r.harvester_id = ? AND r.remote_id > ?"
                 " AND w.outcome IS NULL ORDER BY r.remote_id LIMIT ?",
-                (str(session_id), str(feed.harvester_id), feed.after, room),
+                (str(session_id), str(feed.harvester_id), after, room),
             )
             if rows:
-                feed.after = rows[-1]["remote_id"]
                 with self._lock:
-                    self._fed_until[session_id] = feed.after
+                    self._fed_until[session_id] = rows[-1]["remote_id"]
                 self.enqueue(jobs(rows, session_id, feed.harvester_id, feed.reimport))
                 handed += len(rows)
             if len(rows) < room:

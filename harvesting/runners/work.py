@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -28,36 +28,14 @@ from harvesting.runners.remotes import RemoteRegistry
 
 @dataclass(frozen=True)
 class Known:
-    """What the read model knew of a resource when its job was made: enough to
-    tell an unchanged resource without loading its aggregate (the read model
-    is projected past the session's start, and only this session's work
-    changes what a record was made from until it ends)."""
+    """A resource as its read-model row showed it when its job was made: the
+    aggregate's state at that version. Restored from it (`restored`), the
+    aggregate's own rules tell an unchanged resource without reading its
+    events (the read model is projected past the session's start, and only
+    this session's work changes what a record was made from until it ends)."""
 
-    has_record: bool = False
-    content_hash: str | None = None
-    modified: str | None = None
-    harvested_modified: str | None = None
-    fingerprint: str = ""
-    raw_hash: str | None = None
-    # The rest restores the aggregate for recording an outcome (`restored`).
-    version: int | None = None
-    state: dict[str, Any] = field(default_factory=dict)
-
-    def listed_as_unchanged(self, fingerprint: str) -> bool:
-        """The listing's modified time equals the harvested one, and the
-        harvester's configuration and our mapping are those the record was made with."""
-        return (
-            self.has_record
-            and self.modified is not None
-            and self.modified == self.harvested_modified
-            and fingerprint == self.fingerprint
-        )
-
-    def made_from(self, document_digest: str | None, fingerprint: str) -> bool:
-        """The record was made from this very document, the same way."""
-        return bool(self.has_record and document_digest and self.raw_hash == document_digest) and (
-            fingerprint == self.fingerprint
-        )
+    version: int
+    state: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -66,8 +44,8 @@ class Job:
     harvester_id: UUID
     resource_id: UUID
     remote_id: str
+    known: Known
     reimport: bool = False
-    known: Known = field(default_factory=Known)
 
 
 # The columns `jobs` reads, from harvestable_resources as r.
@@ -85,17 +63,8 @@ def jobs(rows: list[dict[str, Any]], session_id: UUID, harvester_id: UUID, reimp
             harvester_id,
             UUID(r["id"]),
             r["remote_id"],
+            known=Known(version=int(r["version"]), state=_aggregate_state(r)),
             reimport=reimport,
-            known=Known(
-                has_record=bool(r["has_record"]),
-                content_hash=r["content_hash"],
-                modified=r["modified"],
-                harvested_modified=r["harvested_modified"],
-                fingerprint=r["fingerprint"] or "",
-                raw_hash=r["raw_hash"],
-                version=r["version"],
-                state=_aggregate_state(r),
-            ),
         )
         for r in rows
     ]
@@ -132,7 +101,6 @@ def restored(resource_id: UUID, known: Known) -> HarvestableResource:
     without reading its events: the row taken as a snapshot. Should the row
     lag behind the events, saving conflicts on the version and the writer
     loads the aggregate instead."""
-    assert known.version is not None
     snapshot = Snapshot(
         originator_id=resource_id,
         originator_version=known.version,
@@ -190,13 +158,14 @@ def fetch_one(job: Job, harvesters: SessionHarvesters, remotes: RemoteRegistry, 
     the document every resource comes from (a WMS capabilities document)."""
     try:
         harvester, fingerprint = harvesters.of(job)
+        resource = restored(job.resource_id, job.known)
         if job.reimport:
-            return _reimport_one(job, harvester, remotes, raw_store, fingerprint)
-        if job.known.listed_as_unchanged(fingerprint):
+            return _reimport_one(job, harvester, resource, remotes, raw_store, fingerprint)
+        if resource.listed_as_unchanged(fingerprint):
             return Outcome(job, None, remote_url=harvester.url, unchanged_per_listing=True)
         remote = remotes.for_harvester(harvester)
         document_digest = getattr(remote, "document_digest", None)
-        if job.known.has_record and document_digest is not None and job.known.made_from(document_digest(), fingerprint):
+        if resource.has_record and document_digest is not None and resource.made_from(document_digest(), fingerprint):
             return Outcome(job, None, remote_url=harvester.url, unchanged_per_listing=True)
         fetched = remote.fetch(job.remote_id)
         return Outcome(job, fetched, remote_url=harvester.url, fingerprint=fingerprint)
@@ -212,12 +181,13 @@ def fetch_one(job: Job, harvesters: SessionHarvesters, remotes: RemoteRegistry, 
 def _reimport_one(
     job: Job,
     harvester: Harvester,
+    resource: HarvestableResource,
     remotes: RemoteRegistry,
     raw_store: RawStore,
     fingerprint: str,
 ) -> Outcome:
     """Rebuilds a record from its stored raw document: the remote is not contacted."""
-    digest = job.known.raw_hash
+    digest = resource.raw_hash
     if not digest:
         return Outcome(job, None, "reimport", "not-found", "no raw document stored for this resource")
     raw = raw_store.get(digest)
@@ -282,19 +252,17 @@ class OutcomeWriter:
         failed: list[UUID] = []
         to_record: list[tuple[HarvestableResource, Outcome, FetchedResource]] = []
         for outcome in outcomes:
-            fetched, known = outcome.fetched, outcome.job.known
-            # Unchanged outcomes write no resource event, so they need no
-            # aggregate: the projection counts each resource once per session.
-            if outcome.unchanged_per_listing or (
-                fetched is not None and known.has_record and fetched.content_hash == known.content_hash
-            ):
-                unchanged.append(outcome.job.resource_id)
-                continue
-            if known.version is not None and not exact:
-                resource: HarvestableResource | None = restored(outcome.job.resource_id, known)
+            fetched = outcome.fetched
+            if exact:
+                resource: HarvestableResource | None = self.app.resource(outcome.job.resource_id)
             else:
-                resource = self.app.resource(outcome.job.resource_id)
+                resource = restored(outcome.job.resource_id, outcome.job.known)
             if resource is None or resource.already_recorded_in(session_id):
+                continue
+            if outcome.unchanged_per_listing:
+                # Unchanged outcomes write no resource event: the projection
+                # counts each resource once per session from the progress event.
+                unchanged.append(resource.id)
                 continue
             if fetched is None:
                 resource.record_failure(session_id, outcome.stage, outcome.error_kind, outcome.message)

@@ -403,3 +403,14 @@ def test_listed_as_unchanged_is_false_when_the_remote_gives_no_modified_time() -
     resource = discover(modified=None)
     resource.record_harvest(uuid4(), "sha256:aaa", {"title": "t"}, None, "http://remote", "", "fp1")
     assert not resource.listed_as_unchanged("fp1")
+
+
+def test_a_record_is_made_from_a_document_only_with_the_same_digest_and_fingerprint() -> None:
+    resource = HarvestableResource(
+        harvester_id=uuid4(), remote_id="a", title="A", resource_type="layer", modified=None, should_be_harvested=True
+    )
+    assert not resource.made_from("doc", "fp")  # no record yet
+    resource.record_harvest(uuid4(), "h", {"title": "A"}, None, "http://x", "doc", "fp")
+    assert resource.made_from("doc", "fp")
+    assert not resource.made_from("other", "fp")
+    assert not resource.made_from("doc", "another mapping")
