@@ -123,6 +123,8 @@ class Outcome:
     remote_url: str = ""
     unchanged_per_listing: bool = False
     fingerprint: str = ""
+    # The resource as the fetch decided on it, restored once for both.
+    resource: HarvestableResource | None = None
 
 
 class SessionHarvesters:
@@ -162,13 +164,13 @@ def fetch_one(job: Job, harvesters: SessionHarvesters, remotes: RemoteRegistry, 
         if job.reimport:
             return _reimport_one(job, harvester, resource, remotes, raw_store, fingerprint)
         if resource.listed_as_unchanged(fingerprint):
-            return Outcome(job, None, remote_url=harvester.url, unchanged_per_listing=True)
+            return Outcome(job, None, remote_url=harvester.url, unchanged_per_listing=True, resource=resource)
         remote = remotes.for_harvester(harvester)
         document_digest = getattr(remote, "document_digest", None)
         if resource.has_record and document_digest is not None and resource.made_from(document_digest(), fingerprint):
-            return Outcome(job, None, remote_url=harvester.url, unchanged_per_listing=True)
+            return Outcome(job, None, remote_url=harvester.url, unchanged_per_listing=True, resource=resource)
         fetched = remote.fetch(job.remote_id)
-        return Outcome(job, fetched, remote_url=harvester.url, fingerprint=fingerprint)
+        return Outcome(job, fetched, remote_url=harvester.url, fingerprint=fingerprint, resource=resource)
     except RemoteError as e:
         return Outcome(job, None, "fetch", e.kind, e.message)
     except Exception as e:  # noqa: BLE001 - a bug must fail the resource, not the session
@@ -256,7 +258,7 @@ class OutcomeWriter:
             if exact:
                 resource: HarvestableResource | None = self.app.resource(outcome.job.resource_id)
             else:
-                resource = restored(outcome.job.resource_id, outcome.job.known)
+                resource = outcome.resource or restored(outcome.job.resource_id, outcome.job.known)
             if resource is None or resource.already_recorded_in(session_id):
                 continue
             if outcome.unchanged_per_listing:
