@@ -10,6 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 from harvesting.domain.errors import InvalidConfigurationError
 from harvesting.remotes.http import HttpSettings
+from harvesting.runners.sqlite_store import PERSISTENCE_TOPIC as SQLITE_PERSISTENCE
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Settings:
     def event_store_env(self) -> dict[str, str]:
         if self.database_url is None:
             return {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": SQLITE_PERSISTENCE,
                 "SQLITE_DBNAME": str(self.sqlite_path),
                 "SQLITE_LOCK_TIMEOUT": "30",
             }

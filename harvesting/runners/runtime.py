@@ -27,6 +27,7 @@ from harvesting.runners.engine import Engine
 from harvesting.runners.failures import disk_full, store_failure
 from harvesting.runners.leadership import FileLeadership, Leadership, NoLeadership, PostgresLeadership
 from harvesting.runners.raw_store import RawStore
+from harvesting.runners.sqlite_store import PERSISTENCE_TOPIC as SQLITE_PERSISTENCE
 from harvesting.runners.storage import Database
 
 SCHEMA_LOCK_KEY = 0x4841525645535430  # advisory lock around schema creation
@@ -48,7 +49,7 @@ class Runtime:
             # Reading creates nothing: answer from an empty store in memory,
             # and say where we looked.
             self.missing = True
-            self._open({"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": ":memory:"}, True)
+            self._open({"PERSISTENCE_MODULE": SQLITE_PERSISTENCE, "SQLITE_DBNAME": ":memory:"}, True)
             self._migrate()
             self.leadership: Leadership = NoLeadership()
             self._engine: Engine | None = None
