@@ -33,6 +33,16 @@ def remote_fingerprint(type_: str, url: str, options: Mapping[str, str]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
 
 
+def fetches_locally(type_: str) -> bool:
+    """Whether this type's `fetch` reads a document it already holds (one
+    request for the whole catalogue, such as WMS capabilities) rather than
+    making a request per resource."""
+    module_name, class_name = _REMOTES.get(type_, ("", ""))
+    if not module_name:
+        return False
+    return bool(getattr(getattr(importlib.import_module(module_name), class_name), "FETCHES_LOCALLY", False))
+
+
 def make_remote(
     type_: str,
     url: str,

@@ -600,6 +600,9 @@ class _Document:
 
 
 class WmsRemote:
+    # Every layer comes out of the one capabilities document.
+    FETCHES_LOCALLY = True
+
     def __init__(self, url: str, options: RemoteOptions, http: HttpClient) -> None:
         self.url = url
         self.http = http

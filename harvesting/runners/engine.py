@@ -28,6 +28,7 @@ from harvesting.application import HarvestingApplication
 from harvesting.domain.errors import HarvestingError
 from harvesting.domain.session import HARVEST, REFRESH
 from harvesting.projections.projector import Projector
+from harvesting.remotes import fetches_locally
 from harvesting.remotes.http import HttpClient, http_scope
 from harvesting.runners.config import Settings
 from harvesting.runners.dispatcher import Dispatcher
@@ -60,10 +61,17 @@ OUTCOME_WAIT_S = 0.05
 T = TypeVar("T")
 
 
+# Jobs per task when no fetch makes a request (a reimport, a WMS layer): a
+# task per job cost more in handing it out than the job itself.
+LOCAL_JOBS_PER_TASK = 50
+
+
 @dataclass(frozen=True)
 class _Feed:
     harvester_id: UUID
     reimport: bool
+    # No request per job: jobs go to the fetchers in runs, not one by one.
+    local: bool
 
 
 class LeadershipLost(HarvestingError):
@@ -260,10 +268,15 @@ class Engine:
         """Starts handing out a planned session's open work, a window at a time:
         the engine never holds more jobs or outcomes than the window, however
         large the catalogue (a job per resource up front cost 100k futures)."""
-        rows = self.db.query("SELECT harvester_id, parameters, status FROM sessions WHERE id = ?", (str(session_id),))
+        rows = self.db.query(
+            "SELECT s.harvester_id, s.parameters, s.status, h.type FROM sessions s"
+            " JOIN harvesters h ON h.id = s.harvester_id WHERE s.id = ?",
+            (str(session_id),),
+        )
         if not rows or rows[0]["status"] not in ("on-going", "aborting"):
             return
         reimport = bool(json.loads(rows[0]["parameters"]).get("reimport"))
+        local = reimport or fetches_locally(rows[0]["type"])
         with self._lock:
             if self._stopping.is_set() or session_id in self._feeds:
                 return
@@ -271,7 +284,7 @@ class Engine:
             # resume starts over (its work in flight here is none).
             if from_start:
                 self._fed_until.pop(session_id, None)
-            self._feeds[session_id] = _Feed(UUID(rows[0]["harvester_id"]), reimport)
+            self._feeds[session_id] = _Feed(UUID(rows[0]["harvester_id"]), reimport, local)
 
     def _top_up(self) -> int:
         """Hands each feed's next jobs to the fetchers, in remote id order."""
@@ -294,7 +307,10 @@ class Engine:
             if rows:
                 with self._lock:
                     self._fed_until[session_id] = rows[-1]["remote_id"]
-                self.enqueue(jobs(rows, session_id, feed.harvester_id, feed.reimport))
+                self.enqueue(
+                    jobs(rows, session_id, feed.harvester_id, feed.reimport),
+                    per_task=LOCAL_JOBS_PER_TASK if feed.local else 1,
+                )
                 handed += len(rows)
             if len(rows) < room:
                 with self._lock:
@@ -310,22 +326,22 @@ class Engine:
 
     # --- work ---------------------------------------------------------------
 
-    def enqueue(self, jobs: list[Job]) -> None:
+    def enqueue(self, jobs: list[Job], per_task: int = 1) -> None:
         with self._lock:
             if self._stopping.is_set():
                 return
             for job in jobs:
                 self._in_flight[job.session_id] += 1
-        for job in jobs:
-            self._fetch_pool.submit(self._run_job, job)
+        for start in range(0, len(jobs), per_task):
+            self._fetch_pool.submit(self._run_jobs, jobs[start : start + per_task])
 
-    def _run_job(self, job: Job) -> None:
-        if self.should_stop(job.session_id):
-            self._outcomes.put(Outcome(job, None, "fetch", "cancelled", "session no longer active"))
-            self._wakeup.set()
-            return
-        with http_scope(str(job.session_id)):
-            self._outcomes.put(fetch_one(job, self.harvesters, self.remotes, self.raw_store))
+    def _run_jobs(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            if self.should_stop(job.session_id):
+                self._outcomes.put(Outcome(job, None, "fetch", "cancelled", "session no longer active"))
+                continue
+            with http_scope(str(job.session_id)):
+                self._outcomes.put(fetch_one(job, self.harvesters, self.remotes, self.raw_store))
         self._wakeup.set()
 
     @property
