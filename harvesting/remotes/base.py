@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from harvesting.remotes.spool import SpooledBody
+
 
 class RemoteError(Exception):
     """An expected failure talking to a remote (never a bug of ours).
@@ -69,7 +71,8 @@ class ListingPage:
 @dataclass(frozen=True)
 class FetchedResource:
     descriptor: dict[str, Any]
-    raw: bytes
+    # What it was made from; on disk when large and shared (WMS capabilities).
+    raw: bytes | SpooledBody
     content_hash: str
     modified: str | None = None
 
@@ -101,7 +104,7 @@ def content_hash(descriptor: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def finished(descriptor: dict[str, Any], raw: bytes, modified: str | None = None) -> FetchedResource:
+def finished(descriptor: dict[str, Any], raw: bytes | SpooledBody, modified: str | None = None) -> FetchedResource:
     return FetchedResource(descriptor=descriptor, raw=raw, content_hash=content_hash(descriptor), modified=modified)
 
 

@@ -26,6 +26,7 @@ import httpx
 
 from harvesting.remotes.base import RemoteError
 from harvesting.remotes.origins import Origins
+from harvesting.remotes.spool import SpooledBody
 from harvesting.remotes.values import describe_body
 from harvesting.text import printable
 
@@ -79,6 +80,8 @@ class Response:
     content_type: str
     body: bytes
     retry_after: str | None = None
+    # `download`: a successful body, on disk instead of in `body`.
+    file: SpooledBody | None = None
 
 
 @dataclass
@@ -228,6 +231,7 @@ class _Attempt:
     url: str
     content: bytes | None
     headers: dict[str, str] = field(default_factory=dict)
+    spool: bool = False
 
 
 class HttpClient:
@@ -274,6 +278,12 @@ class HttpClient:
     def get(self, url: str, params: dict[str, Any] | None = None, *, accept_status: tuple[int, ...] = ()) -> Response:
         return self.request("GET", url, params=params, accept_status=accept_status)
 
+    def download(self, url: str) -> Response:
+        """A GET whose successful body goes to disk as it arrives (`Response.file`):
+        a document of a hundred megabytes never sits in memory. Error bodies
+        are read as usual, for their messages."""
+        return self.request("GET", url, spool=True)
+
     def post(self, url: str, content: bytes, content_type: str, *, accept_status: tuple[int, ...] = ()) -> Response:
         return self.request(
             "POST", url, content=content, headers={"Content-Type": content_type}, accept_status=accept_status
@@ -288,12 +298,13 @@ class HttpClient:
         content: bytes | None = None,
         headers: dict[str, str] | None = None,
         accept_status: tuple[int, ...] = (),
+        spool: bool = False,
     ) -> Response:
         full_url = self._url_with(url, params)
         budget = _budget.get()
         if budget is not None:
             budget.spend(full_url)
-        attempt = _Attempt(method, full_url, content, dict(headers or {}))
+        attempt = _Attempt(method, full_url, content, dict(headers or {}), spool)
         deadline = self.settings.deadline
         scope = _scope.get() or self.scope
         future = self._transport.submit(lambda: self._call(attempt, accept_status, deadline), scope)
@@ -387,7 +398,7 @@ class HttpClient:
         headers = dict(attempt.headers)
         for _ in range(MAX_REDIRECTS + 1):
             target = self._checked(url)
-            response, location = await self._once(method, url, content, headers, target)
+            response, location = await self._once(method, url, content, headers, target, attempt.spool)
             if location is None:
                 return response
             try:
@@ -414,7 +425,13 @@ class HttpClient:
         return parsed
 
     async def _once(
-        self, method: str, url: str, content: bytes | None, headers: dict[str, str], target: httpx.URL
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: dict[str, str],
+        target: httpx.URL,
+        spool: bool = False,
     ) -> tuple[Response, str | None]:
         client = self._transport.client()
         port = target.port or (443 if target.scheme == "https" else 80)
@@ -422,13 +439,18 @@ class HttpClient:
             try:
                 async with client.stream(method, target, content=content, headers=headers) as r:
                     location = r.headers.get("location") if r.status_code in _REDIRECT_STATUSES else None
-                    body = b"" if location is not None else await self._read_bounded(r, url)
+                    body, file = b"", None
+                    if location is None and spool and 200 <= r.status_code < 300:
+                        file = await self._spool_bounded(r, url)
+                    elif location is None:
+                        body = await self._read_bounded(r, url)
                     response = Response(
                         url=str(r.url),
                         status=r.status_code,
                         content_type=r.headers.get("content-type", ""),
                         body=body,
                         retry_after=r.headers.get("retry-after"),
+                        file=file,
                     )
             except httpx.TimeoutException:
                 raise RemoteError("timeout", f"{method} {printable(url)}: no answer in time", transient=True) from None
@@ -455,12 +477,26 @@ class HttpClient:
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
-            if size > self.settings.max_bytes:
-                raise RemoteError(
-                    "too-large", f"{printable(url)}: response larger than {self.settings.max_bytes} bytes, refused"
-                )
+            self._check_size(size, url)
             chunks.append(chunk)
         return b"".join(chunks)
+
+    async def _spool_bounded(self, response: httpx.Response, url: str) -> SpooledBody:
+        spooled = SpooledBody()
+        try:
+            async for chunk in response.aiter_bytes():
+                self._check_size(spooled.size + len(chunk), url)
+                spooled.write(chunk)
+        except BaseException:
+            spooled.close()
+            raise
+        return spooled.finish()
+
+    def _check_size(self, size: int, url: str) -> None:
+        if size > self.settings.max_bytes:
+            raise RemoteError(
+                "too-large", f"{printable(url)}: response larger than {self.settings.max_bytes} bytes, refused"
+            )
 
     def close(self) -> None:
         if self._owns_transport:

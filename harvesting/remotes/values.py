@@ -10,6 +10,7 @@ import unicodedata
 from typing import Any
 
 from harvesting.remotes.base import RemoteError
+from harvesting.remotes.spool import SpooledBody
 
 # No catalogue document nests anywhere near this deep (GeoJSON multipolygons
 # and PROJJSON stay under 15 levels). Refusing deeper ones up front keeps every
@@ -59,13 +60,14 @@ def _kind(body: bytes, content_type: str) -> str:
     return clean_field(content_type.split(";", 1)[0], 60) or _sniffed(body)
 
 
-def describe_body(body: bytes, content_type: str = "") -> str:
+def describe_body(body: bytes | SpooledBody, content_type: str = "") -> str:
     """What arrived, quoting nothing of it: a body may hold another party's
     data (a login page, a stack trace with secrets) or terminal escapes, and
     messages end up in events, logs and terminals."""
-    if not body.strip():
+    head = body if isinstance(body, bytes) else body.head(64 * 1024)
+    if not head.strip() and len(body) <= len(head):
         return "got an empty body"
-    return f"got {len(body):,} bytes of {_kind(body, content_type)}"
+    return f"got {len(body):,} bytes of {_kind(head, content_type)}"
 
 
 def clean_field(value: Any, limit: int = MAX_QUOTED_CHARS) -> str:

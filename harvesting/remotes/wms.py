@@ -13,6 +13,7 @@ import hashlib
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -30,6 +31,7 @@ from harvesting.remotes.base import (
 )
 from harvesting.remotes.bbox import lonlat_bbox
 from harvesting.remotes.http import HttpClient
+from harvesting.remotes.spool import Spool, SpooledBody
 from harvesting.remotes.xml import (
     XLINK_HREF,
     children,
@@ -103,7 +105,9 @@ class Capabilities:
     layers: list[WmsLayer]
     # The whole document is each layer's raw document: a layer fragment alone
     # lacks what it inherits, and a content-addressed store keeps it once.
-    body: bytes = b""
+    body: bytes | SpooledBody = b""
+    # Where the layers are when they were parsed into a spool (`layers` is then empty).
+    spool: Spool[WmsLayer] | None = None
     _by_name: dict[str, WmsLayer] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -111,7 +115,15 @@ class Capabilities:
             self._by_name.setdefault(layer.name, layer)
 
     def layer(self, name: str) -> WmsLayer | None:
+        if self.spool is not None:
+            return self.spool.get(name)
         return self._by_name.get(name)
+
+    def layer_names(self) -> list[str]:
+        """Each named layer once, in document order (the first of a repeated name)."""
+        if self.spool is not None:
+            return self.spool.keys()
+        return list(self._by_name)
 
 
 @dataclass
@@ -130,7 +142,14 @@ class _Inherited:
 # --- pure parsing -------------------------------------------------------------------------
 
 
-def parse_capabilities(body: bytes, url: str, content_type: str = "", *, fragments: bool = True) -> Capabilities:
+def parse_capabilities(
+    body: bytes | SpooledBody,
+    url: str,
+    content_type: str = "",
+    *,
+    fragments: bool = True,
+    spool: Spool[WmsLayer] | None = None,
+) -> Capabilities:
     """Parse a WMS 1.1.1 or 1.3.0 GetCapabilities document.
 
     Read as a stream: each layer is taken as soon as its own elements are read
@@ -141,12 +160,16 @@ def parse_capabilities(body: bytes, url: str, content_type: str = "", *, fragmen
     remote keeps the whole document as every layer's raw document, and
     serialising a fragment per layer cost a fifth of the parse).
 
+    With `spool`, layers go there as they are parsed instead of into a list:
+    a harvest holds 100,000 layers on disk, not in memory.
+
     Raises RemoteError('exception-report', ...) for an OGC exception document
     (servers send those with HTTP 200) and RemoteError('parse-error', ...) for
     anything that is not a WMS capabilities document.
     """
     root_name = _root_name(body, url, content_type)
     layers: list[WmsLayer] = []
+    keep: Callable[[WmsLayer], None] = layers.append if spool is None else (lambda layer: spool.add(layer.name, layer))
     open_layers: list[_OpenLayer] = []
     root: Any = None
     version = ""
@@ -160,16 +183,16 @@ def parse_capabilities(body: bytes, url: str, content_type: str = "", *, fragmen
             inherited = _Inherited()
             if open_layers:
                 # The parent's own elements are all read by now: take it.
-                inherited = open_layers[-1].take(version, layers, fragments)
+                inherited = open_layers[-1].take(version, keep, fragments)
             open_layers.append(_OpenLayer(el, inherited))
         elif open_layers and open_layers[-1].element is el:
-            open_layers.pop().take(version, layers, fragments)
+            open_layers.pop().take(version, keep, fragments)
             # Emptied, not removed: libxml2 may still point at an element
             # whose end it just reported (removing it crashes the parser).
             el.clear(keep_tail=True)
     if root is None:
         # Not a single layer: a small document, read whole.
-        root = parse_xml(body, url, content_type)
+        root = parse_xml(_whole(body), url, content_type)
         version = (root.get("version") or "").strip() or _ROOTS[root_name]
 
     capability = find(root, "Capability")
@@ -200,10 +223,11 @@ def parse_capabilities(body: bytes, url: str, content_type: str = "", *, fragmen
         fees=find_text(service, "Fees") if service is not None else None,
         layers=layers,
         body=body,
+        spool=spool,
     )
 
 
-def check_capabilities(body: bytes, url: str, content_type: str = "") -> None:
+def check_capabilities(body: bytes | SpooledBody, url: str, content_type: str = "") -> None:
     """Returns when the document is well-formed WMS capabilities; raises the
     RemoteError saying what it is otherwise. Streamed, and no layer is kept:
     an availability check of a 100 MB document costs one pass, not a tree."""
@@ -213,7 +237,11 @@ def check_capabilities(body: bytes, url: str, content_type: str = "") -> None:
             el.clear(keep_tail=True)
 
 
-def _root_name(body: bytes, url: str, content_type: str) -> str:
+def _whole(body: bytes | SpooledBody) -> bytes:
+    return body if isinstance(body, bytes) else body.read_all()
+
+
+def _root_name(body: bytes | SpooledBody, url: str, content_type: str) -> str:
     """The root's local name when it is WMS capabilities; the RemoteError
     saying what the document is otherwise."""
     for _, el in iter_xml(body, url, content_type):
@@ -222,7 +250,7 @@ def _root_name(body: bytes, url: str, content_type: str) -> str:
             return name
         break
     # Anything else is small (an exception report, an HTML page): read it whole for the message.
-    root = parse_xml(body, url, content_type)
+    root = parse_xml(_whole(body), url, content_type)
     raise_for_exception_report(root, url)
     raise RemoteError("parse-error", f"{url}: answered with {describe_root(root)}, not a WMS capabilities document")
 
@@ -236,14 +264,16 @@ class _OpenLayer:
     inherited: _Inherited
     below: _Inherited | None = None
 
-    def take(self, version: str, out: list[WmsLayer], fragments: bool) -> _Inherited:
+    def take(self, version: str, keep: Callable[[WmsLayer], None], fragments: bool) -> _Inherited:
         if self.below is None:
-            self.below = _take_layer(self.element, self.inherited, version, out, fragments)
+            self.below = _take_layer(self.element, self.inherited, version, keep, fragments)
         return self.below
 
 
-def _take_layer(el: Any, inherited: _Inherited, version: str, out: list[WmsLayer], fragments: bool) -> _Inherited:
-    """Appends the layer (if named) to `out`; returns what its nested layers inherit."""
+def _take_layer(
+    el: Any, inherited: _Inherited, version: str, keep: Callable[[WmsLayer], None], fragments: bool
+) -> _Inherited:
+    """Keeps the layer (if named); returns what its nested layers inherit."""
     name = find_text(el, "Name")
     title = find_text(el, "Title") or name or ""
 
@@ -275,7 +305,7 @@ def _take_layer(el: Any, inherited: _Inherited, version: str, out: list[WmsLayer
     if name:
         found = geographic if geographic is not None else _bbox_from_bounding_boxes(bounding_boxes, version)
         bbox, written = found if found is not None else (None, None)
-        out.append(
+        keep(
             WmsLayer(
                 name=name,
                 title=title,
@@ -593,7 +623,7 @@ def matches_title_filter(layer: WmsLayer, title_filter: str | None) -> bool:
 
 @dataclass(frozen=True)
 class _Document:
-    body: bytes
+    body: SpooledBody
     url: str
     content_type: str
     digest: str
@@ -620,7 +650,7 @@ class WmsRemote:
         self._document: _Document | None = None
         self._fetched_at = 0.0
         self._parsed: tuple[str, Capabilities] | None = None
-        self._listed: tuple[str, list[BriefResource]] | None = None
+        self._listed: tuple[str, list[str]] | None = None
         self._reparsed: dict[str, Capabilities] = {}
 
     def capabilities_url(self) -> str:
@@ -635,10 +665,13 @@ class WmsRemote:
                 # httpx replaces a URL's query with `params`, so the query is built here
                 # to keep parameters such as MapServer's `map=`.
                 request_url = self.capabilities_url()
-                response = self.http.get(request_url)
-                check_capabilities(response.body, request_url, response.content_type)
-                digest = hashlib.sha256(response.body).hexdigest()
-                self._document = _Document(response.body, request_url, response.content_type, digest)
+                # On disk, not in memory: the document of 100,000 layers is 112 MB.
+                response = self.http.download(request_url)
+                body = response.file
+                if body is None:
+                    raise RemoteError("http-error", f"{request_url}: HTTP {response.status} with no document")
+                check_capabilities(body, request_url, response.content_type)
+                self._document = _Document(body, request_url, response.content_type, body.sha256)
                 self._fetched_at = time.monotonic()
             return self._document
 
@@ -648,7 +681,10 @@ class WmsRemote:
             # Parsed once per distinct document: an unchanged re-harvest that
             # never needs a layer never pays for reading them.
             if self._parsed is None or self._parsed[0] != document.digest:
-                caps = parse_capabilities(document.body, document.url, document.content_type, fragments=False)
+                self._parsed = None  # the old spool goes before the new one fills
+                caps = parse_capabilities(
+                    document.body, document.url, document.content_type, fragments=False, spool=Spool()
+                )
                 self._parsed = (document.digest, caps)
             return self._parsed[1]
 
@@ -679,44 +715,47 @@ class WmsRemote:
                     "changed", f"{self.capabilities_url()}: the capabilities document changed during the listing"
                 )
             offset = int(offset_text)
-        everything = self._listing(document)
-        page = everything[offset : offset + self.page_size]
-        after = offset + len(page)
-        more = after < len(everything)
+        caps = self._capabilities(refresh=False)
+        names = self._listed_names(document, caps)
+        page = []
+        for name in names[offset : offset + self.page_size]:
+            layer = caps.layer(name)
+            if layer is not None:
+                page.append(BriefResource(remote_id=layer.name, title=layer.title, resource_type="layer"))
+        after = offset + self.page_size
+        more = after < len(names)
+        after = min(after, len(names))
         return ListingPage(
             resources=page,
             next_cursor=f"{after}:{document.digest[:16]}" if more else None,
-            total=len(everything),
+            total=len(names),
             position=offset + 1,
             next_position=after + 1 if more else None,
             requested=self.page_size,
         )
 
-    def _listing(self, document: _Document) -> list[BriefResource]:
-        caps = self._capabilities(refresh=False)
+    def _listed_names(self, document: _Document, caps: Capabilities) -> list[str]:
+        """The names of the layers listed, in document order: every named layer
+        once, or those matching the title filter."""
         with self._lock:
             if self._listed is not None and self._listed[0] == document.digest:
                 return self._listed[1]
-        seen: set[str] = set()
-        resources = []
-        for layer in caps.layers:
-            if layer.name in seen or not matches_title_filter(layer, self.title_filter):
-                continue
-            seen.add(layer.name)
-            resources.append(BriefResource(remote_id=layer.name, title=layer.title, resource_type="layer"))
+        names = caps.layer_names()
+        if self.title_filter:
+            names = [n for n in names if (layer := caps.layer(n)) and matches_title_filter(layer, self.title_filter)]
         with self._lock:
-            self._listed = (document.digest, resources)
-        return resources
+            self._listed = (document.digest, names)
+        return names
 
     def fetch(self, remote_id: str) -> FetchedResource:
         return layer_resource(self._capabilities(refresh=False), remote_id)
 
-    def reparse(self, raw: bytes, remote_id: str) -> FetchedResource:
-        key = hashlib.sha256(raw).hexdigest()
+    def reparse(self, raw: bytes | SpooledBody, remote_id: str) -> FetchedResource:
+        key = raw.sha256 if isinstance(raw, SpooledBody) else hashlib.sha256(raw).hexdigest()
         with self._lock:
             caps = self._reparsed.get(key)
             if caps is None:
                 # Every layer of a reimport shares one stored document: parse it once.
-                caps = parse_capabilities(raw, self.capabilities_url(), fragments=False)
+                caps = parse_capabilities(raw, self.capabilities_url(), fragments=False, spool=Spool())
                 self._reparsed = {key: caps}
         return layer_resource(caps, remote_id)

@@ -18,6 +18,7 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped,unused-ignore]  # no stubs shipped
 
 from harvesting.remotes.base import RemoteError
+from harvesting.remotes.spool import SpooledBody
 from harvesting.remotes.values import clean_field, describe_body, quoted_fields
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -104,16 +105,27 @@ def parse_xml(body: bytes, url: str, content_type: str = "") -> Any:
     return root
 
 
-def iter_xml(body: bytes, url: str, content_type: str = "", tag: str | None = None) -> Iterator[tuple[str, Any]]:
+def iter_xml(
+    body: bytes | SpooledBody, url: str, content_type: str = "", tag: str | None = None
+) -> Iterator[tuple[str, Any]]:
     """`parse_xml` as a stream of ("start" | "end", element) events, with the
     same safety and the same errors. The caller clears what it has read: a
     document of 100 MB is read without its whole tree (six times its size) in
-    memory. With `tag` (such as "{*}Layer") only those elements' events come
-    out; the others are built in C, far faster than an event each."""
-    if not body or not body.strip():
-        raise RemoteError("parse-error", "empty response")
-    data = strip_bogus_bom(body)
-    events = etree.iterparse(io.BytesIO(data), events=("start", "end"), tag=tag, **_SAFE_SETTINGS)
+    memory, and a spooled body is read from disk as the parser goes. With
+    `tag` (such as "{*}Layer") only those elements' events come out; the
+    others are built in C, far faster than an event each."""
+    source: Any
+    if isinstance(body, SpooledBody):
+        head = body.head()
+        if not head.strip() and body.size <= len(head):
+            raise RemoteError("parse-error", "empty response")
+        # What strip_bogus_bom drops is a prefix of the head.
+        source = body.reader(start=len(head) - len(strip_bogus_bom(head)))
+    else:
+        if not body or not body.strip():
+            raise RemoteError("parse-error", "empty response")
+        source = io.BytesIO(strip_bogus_bom(body))
+    events = etree.iterparse(source, events=("start", "end"), tag=tag, **_SAFE_SETTINGS)
     first = True
     try:
         for event, element in events:
@@ -127,7 +139,7 @@ def iter_xml(body: bytes, url: str, content_type: str = "", tag: str | None = No
         raise RemoteError("parse-error", f"{url}: malformed XML: no root element")
 
 
-def _malformed(error: Any, body: bytes, url: str, content_type: str) -> RemoteError:
+def _malformed(error: Any, body: bytes | SpooledBody, url: str, content_type: str) -> RemoteError:
     message = str(error)
     # libxml2 stops deep entity nesting itself, before our own check can run.
     if "amplification" in message or "entity reference loop" in message:

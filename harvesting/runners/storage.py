@@ -4,8 +4,10 @@ and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Iterator, Sequence
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,6 +17,7 @@ _PLACEHOLDER = re.compile(r"\?")
 # Replay folds the whole log in one transaction; a batch of 500 events is smaller.
 REPLAY_CACHE_KIB = 262_144
 BATCH_CACHE_KIB = 32_768
+DEFAULT_CACHE_SIZE = -2000  # SQLite's own default, 2 MB
 
 
 class Cursor:
@@ -31,6 +34,20 @@ class Cursor:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self._raw.executemany(self._sql(sql), [tuple(r) for r in rows])
+
+    def write_blob(self, insert: str, params: Sequence[Any], target: tuple[str, str], chunks: Iterable[bytes]) -> bool:
+        """SQLite only: runs `insert`, which makes a row with a zeroblob, then
+        fills that blob piece by piece (a large document never sits whole in
+        memory). False when the insert made no row (a conflict)."""
+        cursor = self._raw.sqlite_cursor  # eventsourcing's wrapper hides rowcount and the connection
+        cursor.execute(insert, tuple(params))
+        if cursor.rowcount != 1:
+            return False
+        table, column = target
+        with cursor.connection.blobopen(table, column, cursor.lastrowid) as blob:
+            for chunk in chunks:
+                blob.write(chunk)
+        return True
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         self._raw.execute(self._sql(sql), tuple(params))
@@ -66,7 +83,15 @@ class Database:
         with self.recorder.datastore.transaction(commit=commit) as raw:
             if cache_kib and not self.postgres:
                 raw.execute(f"PRAGMA cache_size = -{int(cache_kib)}")
-            yield Cursor(raw, self.recorder, self.postgres)
+            try:
+                yield Cursor(raw, self.recorder, self.postgres)
+            finally:
+                if cache_kib and not self.postgres:
+                    # Back to the default on this pooled connection: otherwise
+                    # every connection that ever ran a batch keeps a large cache.
+                    # A broken connection must not hide what broke it.
+                    with contextlib.suppress(sqlite3.Error):
+                        raw.execute(f"PRAGMA cache_size = {DEFAULT_CACHE_SIZE}")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.transaction(commit=False) as c:

@@ -17,6 +17,7 @@ from lxml import etree  # type: ignore[import-untyped,unused-ignore]
 
 from harvesting.remotes.base import RemoteError, RemoteOptions, empty_descriptor
 from harvesting.remotes.http import HttpClient, Response
+from harvesting.remotes.spool import SpooledBody
 from harvesting.remotes.wms import (
     Capabilities,
     WmsRemote,
@@ -461,6 +462,12 @@ class FakeHttp:
             self.urls.append(url)
         body = self.body() if callable(self.body) else self.body
         return Response(url=url, status=200, content_type="text/xml", body=body)
+
+    def download(self, url: str) -> Response:
+        answer = self.get(url)
+        spooled = SpooledBody()
+        spooled.write(answer.body)
+        return Response(url=url, status=200, content_type=answer.content_type, body=b"", file=spooled.finish())
 
 
 def remote(body: bytes | Callable[[], bytes], url: str = URL, **options: str) -> tuple[WmsRemote, FakeHttp]:
