@@ -18,6 +18,7 @@ import os
 import pickle
 import tempfile
 import threading
+from array import array
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
@@ -110,29 +111,32 @@ class Spool(Generic[T]):
 
     def __init__(self) -> None:
         self._fd = _unlinked_file()
-        self._end = 0
-        self._places: dict[str, tuple[int, int]] = {}
+        # Item i lies between _bounds[i] and _bounds[i + 1]: eight bytes an
+        # item, where a tuple of two ints took sixty-four.
+        self._bounds = array("q", [0])
+        self._index: dict[str, int] = {}
         self._keys: list[str] = []
         self._lock = threading.Lock()
 
     def add(self, key: str, item: T) -> None:
-        if key in self._places:
+        if key in self._index:
             return
         # Pickled by us, read back by us from our own unlinked file: never
         # anything a remote wrote.
         data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
         with self._lock:
-            os.pwrite(self._fd, data, self._end)
-            self._places[key] = (self._end, len(data))
-            self._end += len(data)
+            end = self._bounds[-1]
+            os.pwrite(self._fd, data, end)
+            self._bounds.append(end + len(data))
             self._keys.append(key)
+            self._index[key] = len(self._keys) - 1  # last: a reader finds it only once it is whole
 
     def get(self, key: str) -> T | None:
-        place = self._places.get(key)
-        if place is None:
+        at = self._index.get(key)
+        if at is None:
             return None
-        offset, size = place
-        item: T = pickle.loads(os.pread(self._fd, size, offset))  # noqa: S301 - our own bytes, see `add`
+        offset = self._bounds[at]
+        item: T = pickle.loads(os.pread(self._fd, self._bounds[at + 1] - offset, offset))  # noqa: S301 - our own bytes, see `add`
         return item
 
     def keys(self, start: int = 0, stop: int | None = None) -> list[str]:

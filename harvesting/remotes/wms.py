@@ -187,9 +187,7 @@ def parse_capabilities(
             open_layers.append(_OpenLayer(el, inherited))
         elif open_layers and open_layers[-1].element is el:
             open_layers.pop().take(version, keep, fragments)
-            # Emptied, not removed: libxml2 may still point at an element
-            # whose end it just reported (removing it crashes the parser).
-            el.clear(keep_tail=True)
+            _let_go(el)
     if root is None:
         # Not a single layer: a small document, read whole.
         root = parse_xml(_whole(body), url, content_type)
@@ -234,7 +232,21 @@ def check_capabilities(body: bytes | SpooledBody, url: str, content_type: str = 
     _root_name(body, url, content_type)
     for event, el in iter_xml(body, url, content_type, tag=_LAYER):
         if event == "end":
-            el.clear(keep_tail=True)
+            _let_go(el)
+
+
+def _let_go(layer: Any) -> None:
+    """Frees a layer whose end was read. It is emptied, not removed: libxml2
+    may still point at an element whose end it just reported (removing it
+    crashes the parser). The emptied layers before it in a parent layer go:
+    a parent has been read by the time its first nested layer starts, so none
+    of its earlier children is needed again, and 100,000 empty elements kept
+    10 MB."""
+    layer.clear(keep_tail=True)
+    parent = layer.getparent()
+    if parent is not None and local_name(parent) == "Layer":
+        while layer.getprevious() is not None:
+            del parent[0]
 
 
 def _whole(body: bytes | SpooledBody) -> bytes:

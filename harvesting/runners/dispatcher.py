@@ -78,4 +78,4 @@ class Dispatcher:
                 "SELECT id FROM harvestable_resources WHERE harvester_id = ? AND should_be_harvested = 1"
                 " AND removed = 0 ORDER BY remote_id"
             )
-        return [UUID(row["id"]) for row in self.db.query(sql, (str(harvester.id),))]
+        return [UUID(value) for value in self.db.column(sql, (str(harvester.id),))]

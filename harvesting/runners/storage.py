@@ -17,7 +17,8 @@ _PLACEHOLDER = re.compile(r"\?")
 # Replay folds the whole log in one transaction; a batch of 500 events is smaller.
 REPLAY_CACHE_KIB = 262_144
 BATCH_CACHE_KIB = 32_768
-DEFAULT_CACHE_SIZE = -2000  # SQLite's own default, 2 MB
+DEFAULT_CACHE_SIZE = -2000
+COLUMN_SLICE = 5_000  # SQLite's own default, 2 MB
 
 
 class Cursor:
@@ -27,6 +28,12 @@ class Cursor:
         self._raw = raw
         self._recorder = recorder
         self._postgres = postgres
+
+    @property
+    def _driver_cursor(self) -> Any:
+        """sqlite3's own cursor under eventsourcing's wrapper, which hides
+        fetchmany, rowcount and the connection (psycopg's is used as it is)."""
+        return getattr(self._raw, "sqlite_cursor", self._raw)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._raw.execute(self._sql(sql), tuple(params))
@@ -39,7 +46,7 @@ class Cursor:
         """SQLite only: runs `insert`, which makes a row with a zeroblob, then
         fills that blob piece by piece (a large document never sits whole in
         memory). False when the insert made no row (a conflict)."""
-        cursor = self._raw.sqlite_cursor  # eventsourcing's wrapper hides rowcount and the connection
+        cursor = self._driver_cursor
         cursor.execute(insert, tuple(params))
         if cursor.rowcount != 1:
             return False
@@ -52,6 +59,17 @@ class Cursor:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         self._raw.execute(self._sql(sql), tuple(params))
         return [dict(row) for row in self._raw.fetchall()]
+
+    def column(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """The first column of every row, read a slice at a time: 100,000 ids
+        as row dicts took 30 MB on the way to becoming a list."""
+        cursor = self._driver_cursor
+        cursor.execute(self._sql(sql), tuple(params))
+        values: list[Any] = []
+        while rows := cursor.fetchmany(COLUMN_SLICE):
+            # psycopg's rows here are dicts, sqlite3's are sequences.
+            values.extend(next(iter(row.values())) if isinstance(row, dict) else row[0] for row in rows)
+        return values
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = self.query(sql, params)
@@ -96,6 +114,10 @@ class Database:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self.transaction(commit=False) as c:
             return c.query(sql, params)
+
+    def column(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self.transaction(commit=False) as c:
+            return c.column(sql, params)
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         with self.transaction(commit=False) as c:
