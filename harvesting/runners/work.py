@@ -57,27 +57,36 @@ JOB_COLUMNS = (
 
 
 def jobs(rows: list[dict[str, Any]], session_id: UUID, harvester_id: UUID, reimport: bool) -> list[Job]:
+    # A window of rows names one harvester and a few sessions: each id is parsed once.
+    ids: dict[str, UUID] = {}
     return [
         Job(
             session_id,
             harvester_id,
             UUID(r["id"]),
             r["remote_id"],
-            known=Known(version=int(r["version"]), state=_aggregate_state(r)),
+            known=Known(version=int(r["version"]), state=_aggregate_state(r, ids)),
             reimport=reimport,
         )
         for r in rows
     ]
 
 
-def _aggregate_state(r: dict[str, Any]) -> dict[str, Any]:
+def _uuid(text: str, parsed: dict[str, UUID]) -> UUID:
+    found = parsed.get(text)
+    if found is None:
+        found = parsed[text] = UUID(text)
+    return found
+
+
+def _aggregate_state(r: dict[str, Any], parsed: dict[str, UUID]) -> dict[str, Any]:
     """HarvestableResource's attributes as the row shows them. `last_session_id`
     only counts harvested and failed outcomes (an unchanged mark is a session
     event, and never follows another outcome of the same session)."""
     recorded = r["last_outcome"] in (HARVESTED, FAILED) and r["last_session"]
     created = datetime.fromisoformat(r["discovered"])
     return {
-        "harvester_id": UUID(r["harvester_id"]),
+        "harvester_id": _uuid(r["harvester_id"], parsed),
         "remote_id": r["remote_id"],
         "title": r["title"],
         "resource_type": r["resource_type"],
@@ -90,7 +99,7 @@ def _aggregate_state(r: dict[str, Any]) -> dict[str, Any]:
         "has_record": bool(r["has_record"]),
         "raw_hash": r["raw_hash"],
         "harvested_fingerprint": r["fingerprint"] or "",
-        "last_session_id": UUID(r["last_session"]) if recorded else None,
+        "last_session_id": _uuid(r["last_session"], parsed) if recorded else None,
         "_created_on": created,
         "_modified_on": created,
     }
