@@ -17,6 +17,8 @@ import psycopg
 import pytest
 
 from harvesting.demo.server import LoopbackServer
+from harvesting.runners.config import load_settings
+from harvesting.runners.runtime import Runtime
 from tests.servers.hostile import HostileServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,3 +117,15 @@ def hostile() -> Iterator[HostileServer]:
 
 def read_data(relative: str) -> bytes:
     return (DATA / relative).read_bytes()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def rt(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A runtime in this process on a fresh store of each backend."""
+    monkeypatch.setenv("HARVEST_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.delenv("HARVEST_DATABASE_URL", raising=False)
+    if request.param == "postgresql":
+        monkeypatch.setenv("HARVEST_DATABASE_URL", request.getfixturevalue("postgres_database"))
+    runtime = Runtime(load_settings())
+    yield runtime
+    runtime.close()

@@ -4,14 +4,12 @@ the restored resource decides what the one loaded from its events decides."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
 from harvesting.domain.resource import HarvestableResource
-from harvesting.runners.config import load_settings
 from harvesting.runners.runtime import Runtime
 from harvesting.runners.work import JOB_COLUMNS, jobs, restored
 
@@ -28,17 +26,6 @@ DECIDING = (
     "raw_hash",
     "harvested_fingerprint",
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def rt(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("HARVEST_DATA_DIR", str(tmp_path / "store"))
-    monkeypatch.delenv("HARVEST_DATABASE_URL", raising=False)
-    if request.param == "postgresql":
-        monkeypatch.setenv("HARVEST_DATABASE_URL", request.getfixturevalue("postgres_database"))
-    runtime = Runtime(load_settings())
-    yield runtime
-    runtime.close()
 
 
 def known_of(rt: Runtime, resource_id: UUID) -> Any:

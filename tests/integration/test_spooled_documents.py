@@ -131,27 +131,16 @@ def test_a_wms_remote_fetches_layers_from_its_spooled_document(hostile: HostileS
         client.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def runtime(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("HARVEST_DATA_DIR", str(tmp_path / "store"))
-    monkeypatch.delenv("HARVEST_DATABASE_URL", raising=False)
-    if request.param == "postgresql":
-        monkeypatch.setenv("HARVEST_DATABASE_URL", request.getfixturevalue("postgres_database"))
-    rt = Runtime(load_settings())
-    yield rt
-    rt.close()
-
-
-def test_the_raw_store_keeps_a_spooled_document_once(runtime: Runtime) -> None:
+def test_the_raw_store_keeps_a_spooled_document_once(rt: Runtime) -> None:
     data = read_data(CAPABILITIES) * 3
     body = spooled(data, piece=65536)
-    store = RawStore(runtime.db)
+    store = RawStore(rt.db)
     assert store.put_many([body, body]) == {id(body): body.sha256}
     other = spooled(data)
-    assert RawStore(runtime.db).put_many([other]) == {id(other): body.sha256}
-    assert RawStore(runtime.db).get(body.sha256) == data
-    assert runtime.db.scalar("SELECT COUNT(*) FROM raw_documents") == 1
-    assert runtime.db.scalar("SELECT size FROM raw_documents") == len(data)
+    assert RawStore(rt.db).put_many([other]) == {id(other): body.sha256}
+    assert RawStore(rt.db).get(body.sha256) == data
+    assert rt.db.scalar("SELECT COUNT(*) FROM raw_documents") == 1
+    assert rt.db.scalar("SELECT size FROM raw_documents") == len(data)
 
 
 def test_a_store_made_before_the_body_was_last_still_takes_spooled_documents(
@@ -172,4 +161,3 @@ def test_a_store_made_before_the_body_was_last_still_takes_spooled_documents(
         assert RawStore(rt.db).get(body.sha256) == data
     finally:
         rt.close()
-
