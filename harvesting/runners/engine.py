@@ -74,6 +74,15 @@ class _Feed:
     local: bool
 
 
+@dataclass(frozen=True)
+class _Whose:
+    originator_id: UUID
+
+    @staticmethod
+    def of(originator_id: UUID | str) -> _Whose:
+        return _Whose(originator_id if isinstance(originator_id, UUID) else UUID(originator_id))
+
+
 class LeadershipLost(HarvestingError):
     """Another process may be driving the store now: this one must stop at once."""
 
@@ -298,7 +307,7 @@ class Engine:
             room = self._window - in_flight
             if room < self._window // 4 and in_flight:
                 continue
-            rows = self.db.query(
+            rows = self.db.rows(
                 f"SELECT {JOB_COLUMNS} FROM harvestable_resources r JOIN session_work w"  # noqa: S608
                 " ON w.resource_id = r.id AND w.session_id = ? WHERE r.harvester_id = ? AND r.remote_id > ?"
                 " AND w.outcome IS NULL ORDER BY r.remote_id LIMIT ?",
@@ -387,12 +396,17 @@ class Engine:
             # does not scan the same stretch of log again.
             self._track(Tracking(pm.name, stop))
             return 0
+        whose_only = getattr(pm, "reads_only_originator", False)
         for notification in notifications:
-            event = self.app.mapper.to_domain_event(notification)
+            # A process manager that only asks whose event it is skips decoding
+            # it: a progress event names a thousand resources.
+            event: Any = (
+                _Whose.of(notification.originator_id) if whose_only else self.app.mapper.to_domain_event(notification)
+            )
             try:
                 effect: Effect = pm.handle(event)
             except Exception as e:  # a bug ends the session, it never sticks it
-                log.exception("%s failed on %s", pm.name, type(event).__name__)
+                log.exception("%s failed on %s", pm.name, notification.topic.rsplit(".", 1)[-1])
                 effect = Effect(fail_session(self.app, getattr(event, "originator_id", None), e))
             try:
                 self.app.record_with_tracking(Tracking(pm.name, notification.id), *effect.aggregates)

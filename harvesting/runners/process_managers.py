@@ -94,6 +94,8 @@ class WorkFeeder:
     on from where the feed got to."""
 
     name = "pm:feeder"
+    # A plan's part names a thousand resources; the feed reads them from the projection.
+    reads_only_originator = True
     topics: ClassVar[list[str]] = [
         _topic(HarvestingSession.WorkPlanned),  # type: ignore[attr-defined]
         _topic(HarvestingSession.MoreWorkPlanned),  # type: ignore[attr-defined]
@@ -162,6 +164,8 @@ class CompletionDetector:
     has an outcome, the session finishes and the harvester is free again."""
 
     name = "pm:completion"
+    # Only which session moved matters; the counts are read from the projection.
+    reads_only_originator = True
     topics: ClassVar[list[str]] = [
         _topic(HarvestingSession.WorkPlanned),  # type: ignore[attr-defined]
         _topic(HarvestingSession.ProgressRecorded),  # type: ignore[attr-defined]

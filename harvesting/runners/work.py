@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,7 +57,7 @@ JOB_COLUMNS = (
 )
 
 
-def jobs(rows: list[dict[str, Any]], session_id: UUID, harvester_id: UUID, reimport: bool) -> list[Job]:
+def jobs(rows: Sequence[Mapping[str, Any]], session_id: UUID, harvester_id: UUID, reimport: bool) -> list[Job]:
     # A window of rows names one harvester and a few sessions: each id is parsed once.
     ids: dict[str, UUID] = {}
     return [
@@ -79,7 +80,7 @@ def _uuid(text: str, parsed: dict[str, UUID]) -> UUID:
     return found
 
 
-def _aggregate_state(r: dict[str, Any], parsed: dict[str, UUID]) -> dict[str, Any]:
+def _aggregate_state(r: Mapping[str, Any], parsed: dict[str, UUID]) -> dict[str, Any]:
     """HarvestableResource's attributes as the row shows them. `last_session_id`
     only counts harvested and failed outcomes (an unchanged mark is a session
     event, and never follows another outcome of the same session)."""
