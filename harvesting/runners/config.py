@@ -20,6 +20,8 @@ class Settings:
     parallel: int
     batch_size: int
     http: HttpSettings = field(default_factory=HttpSettings)
+    # How long a command waits for another process to project its own writes.
+    read_wait_s: float = 15.0
 
     @property
     def http_timeout_s(self) -> float:
@@ -142,4 +144,5 @@ def load_settings() -> Settings:
         parallel=parallel,
         batch_size=_positive_int("HARVEST_BATCH_SIZE", 100, 100_000),
         http=http,
+        read_wait_s=_positive_float("HARVEST_READ_WAIT", 15.0, 3600.0) or 15.0,
     )

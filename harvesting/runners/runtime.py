@@ -20,7 +20,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 
 from harvesting.application import HarvestingApplication
-from harvesting.domain.errors import InvalidConfigurationError
+from harvesting.domain.errors import HarvestingError, InvalidConfigurationError
 from harvesting.projections.projector import Projector
 from harvesting.runners.config import Settings, load_settings, masked
 from harvesting.runners.engine import Engine
@@ -34,6 +34,11 @@ SCHEMA_LOCK_KEY = 0x4841525645535430  # advisory lock around schema creation
 # Bump with every change of the tables (event store, read models, raw store).
 # Version 2: harvestable_resources carries what an unchanged check needs.
 SCHEMA_VERSION = 2
+READ_POLL_S = 0.05
+
+
+class ReadModelsBehind(HarvestingError):
+    """Another process drives the store and has not projected what was recorded."""
 FULL_SERVER_WAIT_S = 30.0
 
 
@@ -165,14 +170,18 @@ class Runtime:
             self._engine = None
         self.leadership.release()
 
-    def settle(self, *, best_effort: bool = False) -> str | None:
-        """Brings the read models up to date, unless another process drives them.
+    def settle(self, *, best_effort: bool = False, wait_s: float | None = None) -> str | None:
+        """Brings the read models up to every event recorded so far, this
+        command's own writes included: projected here when no other process
+        drives the store, or waited for (at most `wait_s`, HARVEST_READ_WAIT
+        by default) when one does.
 
         With `best_effort` (commands that only read), a store that cannot be
-        written (disk full, read-only) still answers from the read models as
-        they are; the reason is returned so the command can say so."""
+        written (disk full, read-only), or a driver that does not catch up in
+        time, still answers from the read models as they are; the reason is
+        returned so the command can say so."""
         if self._engine is None and not self.leadership.try_acquire():
-            return None
+            return self._await_driver(best_effort, self.settings.read_wait_s if wait_s is None else wait_s)
         try:
             self.projector.catch_up()
         except IntegrityError:
@@ -184,6 +193,27 @@ class Runtime:
             if not best_effort or reason is None:
                 raise
             return reason
+        return None
+
+    def _await_driver(self, best_effort: bool, wait_s: float) -> str | None:
+        """Another process projects: wait until it has projected what was
+        recorded up to now. Should it stop driving meanwhile, this command
+        takes over and projects itself."""
+        target = int(self.app.recorder.max_notification_id() or 0)
+        deadline = time.monotonic() + wait_s
+        while self.projector.position < target:
+            if self.leadership.try_acquire():
+                return self.settle(best_effort=best_effort, wait_s=wait_s)
+            if time.monotonic() >= deadline:
+                behind = target - self.projector.position
+                reason = (
+                    f"the process driving this store has not projected the last {behind} event(s) in {wait_s:g} s"
+                    " (is it stuck? `harvest scheduler` logs say)"
+                )
+                if best_effort:
+                    return reason
+                raise ReadModelsBehind(f"recorded, but {reason}; the change shows once it catches up")
+            time.sleep(READ_POLL_S)
         return None
 
     def close(self) -> None:
