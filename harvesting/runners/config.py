@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -11,6 +12,9 @@ from urllib.parse import unquote, urlsplit
 from harvesting.domain.errors import InvalidConfigurationError
 from harvesting.remotes.http import HttpSettings
 from harvesting.runners.sqlite_store import PERSISTENCE_TOPIC as SQLITE_PERSISTENCE
+
+DEFAULT_BROKER_PREFIX = "harvesting"
+_PREFIX = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,14 @@ class Settings:
     http: HttpSettings = field(default_factory=HttpSettings)
     # How long a command waits for another process to project its own writes.
     read_wait_s: float = 15.0
+    # The distributed runtime's job queue (RabbitMQ), and the prefix of its
+    # queue and exchange names, so several installations share one broker.
+    broker_url: str | None = None
+    broker_prefix: str = DEFAULT_BROKER_PREFIX
+
+    @property
+    def distributed(self) -> bool:
+        return self.broker_url is not None
 
     @property
     def http_timeout_s(self) -> float:
@@ -138,11 +150,43 @@ def load_settings() -> Settings:
         max_connections=max(64, 2 * parallel),
         contact=contact,
     )
+    database_url = os.environ.get("HARVEST_DATABASE_URL") or None
     return Settings(
         data_dir=Path(os.environ.get("HARVEST_DATA_DIR") or "harvest-data").resolve(),
-        database_url=os.environ.get("HARVEST_DATABASE_URL") or None,
+        database_url=database_url,
         parallel=parallel,
         batch_size=_positive_int("HARVEST_BATCH_SIZE", 100, 100_000),
         http=http,
         read_wait_s=_positive_float("HARVEST_READ_WAIT", 15.0, 3600.0) or 15.0,
+        broker_url=_broker_url(database_url),
+        broker_prefix=_broker_prefix(),
     )
+
+
+def _broker_url(database_url: str | None) -> str | None:
+    url = os.environ.get("HARVEST_BROKER_URL") or None
+    if url is None:
+        return None
+    try:
+        parsed = urlsplit(url)
+        parsed.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as e:
+        raise InvalidConfigurationError(f"HARVEST_BROKER_URL {masked(url)!r} is not valid: {e}") from None
+    if parsed.scheme not in ("amqp", "amqps") or not parsed.hostname:
+        raise InvalidConfigurationError(
+            f"HARVEST_BROKER_URL must look like amqp://user:password@host:5672/vhost, got {masked(url)!r}"
+        )
+    if database_url is None:
+        raise InvalidConfigurationError(
+            "HARVEST_BROKER_URL needs HARVEST_DATABASE_URL: the distributed runtime keeps its events in PostgreSQL"
+        )
+    return url
+
+
+def _broker_prefix() -> str:
+    prefix = os.environ.get("HARVEST_BROKER_PREFIX") or DEFAULT_BROKER_PREFIX
+    if not _PREFIX.fullmatch(prefix):
+        raise InvalidConfigurationError(
+            f"HARVEST_BROKER_PREFIX={prefix!r}: use 1 to 64 letters, digits, '.', '_' or '-'"
+        )
+    return prefix

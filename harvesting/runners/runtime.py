@@ -39,6 +39,8 @@ READ_POLL_S = 0.05
 
 class ReadModelsBehind(HarvestingError):
     """Another process drives the store and has not projected what was recorded."""
+
+
 FULL_SERVER_WAIT_S = 30.0
 
 
