@@ -15,6 +15,7 @@ import contextlib
 import contextvars
 import email.utils
 import random
+import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -482,11 +483,18 @@ class HttpClient:
         return b"".join(chunks)
 
     async def _spool_bounded(self, response: httpx.Response, url: str) -> SpooledBody:
-        spooled = SpooledBody()
+        try:
+            spooled = SpooledBody()
+        except OSError as e:
+            raise _local_disk(url, e) from None
         try:
             async for chunk in response.aiter_bytes():
                 self._check_size(spooled.size + len(chunk), url)
-                spooled.write(chunk)
+                try:
+                    spooled.write(chunk)
+                except OSError as e:
+                    # Our disk, not the remote: no retry, and a message that says so.
+                    raise _local_disk(url, e) from None
         except BaseException:
             spooled.close()
             raise
@@ -501,6 +509,14 @@ class HttpClient:
     def close(self) -> None:
         if self._owns_transport:
             self._transport.close()
+
+
+def _local_disk(url: str, error: OSError) -> RemoteError:
+    return RemoteError(
+        "local-disk",
+        f"{printable(url)}: cannot keep the answer in the temporary directory ({tempfile.gettempdir()}):"
+        f" {error.strerror or type(error).__name__}",
+    )
 
 
 def _retry_after_seconds(raw: str | None) -> float | None:

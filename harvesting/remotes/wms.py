@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -694,9 +695,16 @@ class WmsRemote:
             # never needs a layer never pays for reading them.
             if self._parsed is None or self._parsed[0] != document.digest:
                 self._parsed = None  # the old spool goes before the new one fills
-                caps = parse_capabilities(
-                    document.body, document.url, document.content_type, fragments=False, spool=Spool()
-                )
+                try:
+                    caps = parse_capabilities(
+                        document.body, document.url, document.content_type, fragments=False, spool=Spool()
+                    )
+                except OSError as e:
+                    raise RemoteError(
+                        "local-disk",
+                        f"{document.url}: cannot keep the parsed layers in the temporary directory"
+                        f" ({tempfile.gettempdir()}): {e.strerror or type(e).__name__}",
+                    ) from None
                 self._parsed = (document.digest, caps)
             return self._parsed[1]
 

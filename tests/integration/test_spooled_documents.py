@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +163,38 @@ def test_a_store_made_before_the_body_was_last_still_takes_spooled_documents(
         assert RawStore(rt.db).get(body.sha256) == data
     finally:
         rt.close()
+
+
+FULL_DISK = """
+import resource, signal, sys
+# Files of this process may not grow past 1 MB: writing further fails as a
+# full disk does (EFBIG instead of ENOSPC), without touching the machine's disk.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+from harvesting.remotes.base import RemoteError, RemoteOptions
+from harvesting.remotes.http import HttpClient
+from harvesting.remotes.wms import WmsRemote
+client = HttpClient(timeout_s=5)
+try:
+    WmsRemote(sys.argv[1], RemoteOptions({}), client).check_availability()
+    print("no error")
+except RemoteError as e:
+    print(e.kind)
+    print(e.message)
+finally:
+    client.close()
+"""
+
+
+def test_a_temporary_directory_that_cannot_take_the_document_is_one_clear_line(hostile: HostileServer) -> None:
+    document = read_data(CAPABILITIES)
+    big = document.replace(b"</WMT_MS_Capabilities>", b"<!--" + b"x" * 3_000_000 + b"--></WMT_MS_Capabilities>")
+    assert len(big) > 3_000_000
+    hostile.route("/wms", lambda x: x.text(big, content_type="text/xml"))
+    done = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, hostile.url + "/wms"], capture_output=True, text=True, timeout=60
+    )
+    lines = done.stdout.splitlines()
+    assert lines and lines[0] == "local-disk", done.stdout + done.stderr
+    assert "cannot keep the answer in the temporary directory" in lines[1]
+    assert "Traceback" not in done.stderr
