@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -102,6 +103,16 @@ def content_hash(descriptor: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of a descriptor: equal metadata, equal hash."""
     canonical = json.dumps(descriptor, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def local_disk_error(url: str, what: str, error: OSError) -> RemoteError:
+    """Our temporary directory, not the remote, failed (full, or files capped):
+    no retry, and a message that names the directory."""
+    return RemoteError(
+        "local-disk",
+        f"{url}: cannot keep {what} in the temporary directory ({tempfile.gettempdir()}):"
+        f" {error.strerror or type(error).__name__}",
+    )
 
 
 def finished(descriptor: dict[str, Any], raw: bytes | SpooledBody, modified: str | None = None) -> FetchedResource:

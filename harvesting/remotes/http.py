@@ -15,7 +15,6 @@ import contextlib
 import contextvars
 import email.utils
 import random
-import tempfile
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from harvesting.remotes.base import RemoteError
+from harvesting.remotes.base import RemoteError, local_disk_error
 from harvesting.remotes.origins import Origins
 from harvesting.remotes.spool import SpooledBody
 from harvesting.remotes.values import describe_body
@@ -486,15 +485,14 @@ class HttpClient:
         try:
             spooled = SpooledBody()
         except OSError as e:
-            raise _local_disk(url, e) from None
+            raise local_disk_error(printable(url), "the answer", e) from None
         try:
             async for chunk in response.aiter_bytes():
                 self._check_size(spooled.size + len(chunk), url)
                 try:
                     spooled.write(chunk)
                 except OSError as e:
-                    # Our disk, not the remote: no retry, and a message that says so.
-                    raise _local_disk(url, e) from None
+                    raise local_disk_error(printable(url), "the answer", e) from None
         except BaseException:
             spooled.close()
             raise
@@ -509,14 +507,6 @@ class HttpClient:
     def close(self) -> None:
         if self._owns_transport:
             self._transport.close()
-
-
-def _local_disk(url: str, error: OSError) -> RemoteError:
-    return RemoteError(
-        "local-disk",
-        f"{printable(url)}: cannot keep the answer in the temporary directory ({tempfile.gettempdir()}):"
-        f" {error.strerror or type(error).__name__}",
-    )
 
 
 def _retry_after_seconds(raw: str | None) -> float | None:

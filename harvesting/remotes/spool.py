@@ -139,8 +139,8 @@ class Spool(Generic[T]):
         item: T = pickle.loads(os.pread(self._fd, self._bounds[at + 1] - offset, offset))  # noqa: S301 - our own bytes, see `add`
         return item
 
-    def keys(self, start: int = 0, stop: int | None = None) -> list[str]:
-        return self._keys[start:stop]
+    def keys(self) -> list[str]:
+        return list(self._keys)
 
     def __iter__(self) -> Iterator[T]:
         for key in list(self._keys):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import math
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from harvesting.remotes.base import (
     RemoteOptions,
     empty_descriptor,
     finished,
+    local_disk_error,
 )
 from harvesting.remotes.bbox import lonlat_bbox
 from harvesting.remotes.http import HttpClient
@@ -700,11 +700,7 @@ class WmsRemote:
                         document.body, document.url, document.content_type, fragments=False, spool=Spool()
                     )
                 except OSError as e:
-                    raise RemoteError(
-                        "local-disk",
-                        f"{document.url}: cannot keep the parsed layers in the temporary directory"
-                        f" ({tempfile.gettempdir()}): {e.strerror or type(e).__name__}",
-                    ) from None
+                    raise local_disk_error(document.url, "the parsed layers", e) from None
                 self._parsed = (document.digest, caps)
             return self._parsed[1]
 

@@ -15,6 +15,7 @@ from harvesting.remotes.spool import SpooledBody
 from harvesting.runners.storage import Cursor, Database
 
 RECENT_DOCUMENTS = 4
+_INSERT = "INSERT INTO raw_documents (sha256, body, size) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 STORED_DIGESTS = 64
 # Documents at least this large are typically shared by many records.
 SHARED_DOCUMENT_BYTES = 64 * 1024
@@ -68,10 +69,7 @@ class RawStore:
                 rows[digest] = body
         if rows or spooled:
             with self.db.transaction() as c:
-                c.executemany(
-                    "INSERT INTO raw_documents (sha256, body, size) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    [(digest, body, len(body)) for digest, body in rows.items()],
-                )
+                c.executemany(_INSERT, [(digest, body, len(body)) for digest, body in rows.items()])
                 for digest, document in spooled.items():
                     self._put_spooled(c, digest, document)
             self._remember_stored({**rows, **spooled})
@@ -84,10 +82,7 @@ class RawStore:
             # psycopg sends a bytea parameter whole, and a store made before
             # the body was the last column would make the zeroblob in memory:
             # the document is read whole here.
-            c.execute(
-                "INSERT INTO raw_documents (sha256, body, size) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (digest, document.read_all(), document.size),
-            )
+            c.execute(_INSERT, (digest, document.read_all(), document.size))
             return
         c.write_blob(
             "INSERT INTO raw_documents (sha256, body, size) VALUES (?, zeroblob(?), ?) ON CONFLICT DO NOTHING",

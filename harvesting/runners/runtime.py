@@ -172,18 +172,17 @@ class Runtime:
             self._engine = None
         self.leadership.release()
 
-    def settle(self, *, best_effort: bool = False, wait_s: float | None = None) -> str | None:
+    def settle(self, *, best_effort: bool = False) -> str | None:
         """Brings the read models up to every event recorded so far, this
         command's own writes included: projected here when no other process
-        drives the store, or waited for (at most `wait_s`, HARVEST_READ_WAIT
-        by default) when one does.
+        drives the store, or waited for (at most HARVEST_READ_WAIT) when one does.
 
         With `best_effort` (commands that only read), a store that cannot be
         written (disk full, read-only), or a driver that does not catch up in
         time, still answers from the read models as they are; the reason is
         returned so the command can say so."""
         if self._engine is None and not self.leadership.try_acquire():
-            return self._await_driver(best_effort, self.settings.read_wait_s if wait_s is None else wait_s)
+            return self._await_driver(best_effort)
         try:
             self.projector.catch_up()
         except IntegrityError:
@@ -197,15 +196,16 @@ class Runtime:
             return reason
         return None
 
-    def _await_driver(self, best_effort: bool, wait_s: float) -> str | None:
+    def _await_driver(self, best_effort: bool) -> str | None:
         """Another process projects: wait until it has projected what was
         recorded up to now. Should it stop driving meanwhile, this command
         takes over and projects itself."""
         target = int(self.app.recorder.max_notification_id() or 0)
+        wait_s = self.settings.read_wait_s
         deadline = time.monotonic() + wait_s
         while self.projector.position < target:
             if self.leadership.try_acquire():
-                return self.settle(best_effort=best_effort, wait_s=wait_s)
+                return self.settle(best_effort=best_effort)
             if time.monotonic() >= deadline:
                 behind = target - self.projector.position
                 reason = (

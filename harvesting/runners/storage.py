@@ -17,8 +17,8 @@ _PLACEHOLDER = re.compile(r"\?")
 # Replay folds the whole log in one transaction; a batch of 500 events is smaller.
 REPLAY_CACHE_KIB = 262_144
 BATCH_CACHE_KIB = 32_768
-DEFAULT_CACHE_SIZE = -2000
-COLUMN_SLICE = 5_000  # SQLite's own default, 2 MB
+DEFAULT_CACHE_SIZE = -2000  # SQLite's own default, 2 MB
+COLUMN_SLICE = 5_000
 
 
 class Cursor:
@@ -42,19 +42,18 @@ class Cursor:
         if rows:
             self._raw.executemany(self._sql(sql), [tuple(r) for r in rows])
 
-    def write_blob(self, insert: str, params: Sequence[Any], target: tuple[str, str], chunks: Iterable[bytes]) -> bool:
+    def write_blob(self, insert: str, params: Sequence[Any], target: tuple[str, str], chunks: Iterable[bytes]) -> None:
         """SQLite only: runs `insert`, which makes a row with a zeroblob, then
         fills that blob piece by piece (a large document never sits whole in
-        memory). False when the insert made no row (a conflict)."""
+        memory). Nothing is written when the insert made no row (a conflict)."""
         cursor = self._driver_cursor
         cursor.execute(insert, tuple(params))
         if cursor.rowcount != 1:
-            return False
+            return
         table, column = target
         with cursor.connection.blobopen(table, column, cursor.lastrowid) as blob:
             for chunk in chunks:
                 blob.write(chunk)
-        return True
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return [dict(row) for row in self.rows(sql, params)]
